@@ -1,0 +1,100 @@
+"""HTML pages and static assets: the demo article page, article pages, the widget, the console."""
+
+from __future__ import annotations
+
+from html import escape
+from importlib import resources
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from ..errors import AskoleusError
+from ..index.loaded import ArticleInfo
+from .routes import services
+
+router = APIRouter(include_in_schema=False)
+STATIC = {
+    "widget.js": "application/javascript; charset=utf-8",
+    "console.js": "application/javascript; charset=utf-8",
+    "console.css": "text/css; charset=utf-8",
+}
+
+
+class PageNotFound(AskoleusError):
+    """No such page."""
+
+    code = "not_found"
+    http_status = 404
+
+
+def _static(name: str) -> bytes:
+    try:
+        return resources.files("askoleus").joinpath("static", name).read_bytes()
+    except FileNotFoundError:
+        raise PageNotFound(f"{name} is not available") from None
+
+
+def render_article(article: ArticleInfo, widget_attrs: str = "") -> str:
+    """An article page with section anchors and the widget embedded by its one tag."""
+    parts = [f"<h1>{escape(article.title)}</h1>"]
+    for sec in article.sections:
+        level = min(max(int(sec.get("level", 2)), 2), 4)
+        if sec.get("level", 2) > 0:
+            parts.append(f'<h{level} id="{escape(sec["anchor"])}">{escape(sec["heading"])}</h{level}>')
+        elif sec.get("anchor"):
+            parts.append(f'<span id="{escape(sec["anchor"])}"></span>')
+        for block in sec.get("blocks", []):
+            cls = escape(block.get("kind", "body"))
+            if block.get("kind") != "disclaimer":
+                parts.append(f'<p class="{cls}">{escape(block["text"])}</p>')
+    if article.disclaimer:
+        parts.append(f'<p class="disclaimer"><small>{escape(article.disclaimer)}</small></p>')
+    body = "\n".join(parts)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(article.title)} — OLEUS blog (askoleus demo)</title>
+<style>body{{font:17px/1.6 Georgia,serif;max-width:42rem;margin:2rem auto;padding:0 1rem;color:#1d1d1b}}
+h1,h2,h3{{font-family:system-ui,sans-serif;line-height:1.25}}.promo{{background:#f3f1ea;padding:.75rem;border-radius:6px}}
+.references{{font-size:.9rem}}.disclaimer{{color:#555;border-top:1px solid #ccc;padding-top:.5rem}}
+header{{font-family:system-ui,sans-serif;color:#1f5f46;font-weight:700}}</style></head>
+<body><header>OLEUS blog · askoleus demo</header><main><article>
+{body}
+</article></main>
+<script src="/widget.js" data-api="" data-suggestions="Why do my legs feel heavy?|Why is iron important for runners?|What is oleuropein?"{widget_attrs} defer></script>
+</body></html>"""
+
+
+def _first_article(request: Request) -> ArticleInfo:
+    index = services(request).holder.get()
+    if not index.articles:
+        raise PageNotFound("no articles are indexed")
+    return index.articles[sorted(index.articles)[0]]
+
+
+@router.get("/", response_class=HTMLResponse)
+async def demo(request: Request) -> HTMLResponse:
+    """A corpus article with the widget embedded, to try askoleus after `askoleus serve`."""
+    return HTMLResponse(render_article(_first_article(request)))
+
+
+@router.get("/articles/{article_id}", response_class=HTMLResponse)
+async def article_page(request: Request, article_id: str) -> HTMLResponse:
+    """An indexed article (the default site URL points here, so citation links work locally)."""
+    article = services(request).holder.get().articles.get(article_id)
+    if article is None:
+        raise PageNotFound("no such article")
+    return HTMLResponse(render_article(article))
+
+
+@router.get("/console", response_class=HTMLResponse)
+async def console() -> HTMLResponse:
+    """The support-staff console (its API calls need the staff key)."""
+    return HTMLResponse(_static("console.html"))
+
+
+@router.get("/{name}")
+async def static_file(name: str) -> Response:
+    """widget.js and the console's assets."""
+    if name not in STATIC:
+        raise PageNotFound("no such page")
+    return Response(_static(name), media_type=STATIC[name], headers={"Cache-Control": "public, max-age=300"})

@@ -1,0 +1,242 @@
+"""The `askoleus` command: a thin layer over the library functions."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .config import Settings
+from .errors import AskoleusError, BuildLocked
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_ERROR, EXIT_LOCKED = 1, 3
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _fail(exc: AskoleusError) -> None:
+    click.echo(f"error: {exc.message}", err=True)
+    sys.exit(EXIT_LOCKED if isinstance(exc, BuildLocked) else EXIT_ERROR)
+
+
+def handle_errors(fn: F) -> F:
+    """Print AskoleusError as one line on stderr and exit non-zero."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AskoleusError as exc:
+            _fail(exc)
+
+    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+    return wrapper  # type: ignore[return-value]
+
+
+class _Progress:
+    """Progress on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.tty and total:
+            width = 30
+            filled = int(width * done / total)
+            click.echo(f"\r{stage:>6} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", err=True, nl=False)
+            if done >= total:
+                click.echo("", err=True)
+
+
+@click.group()
+@click.version_option(package_name="askoleus")
+def main() -> None:
+    """askoleus: grounded, cited answers from the OLEUS blog articles."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@main.command()
+@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), help="Corpus directory.")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory.")
+@click.option("--strict", is_flag=True, default=None, help="Fail on the first malformed article.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handle_errors
+def build(corpus_dir: Path | None, index_dir: Path | None, strict: bool | None, as_json: bool) -> None:
+    """Build a new index generation from the corpus and make it current."""
+    from .embed import load_embedder
+    from .index import build_index
+
+    settings = _settings(corpus_dir=corpus_dir, index_dir=index_dir)
+    report = build_index(settings, load_embedder(settings), strict=strict, progress=_Progress())
+    if as_json:
+        click.echo(json.dumps(report.to_dict()))
+        return
+    for s in report.skipped:
+        click.echo(f"warning: skipped {s['file']}: {s['reason']}", err=True)
+    state = "unchanged, still" if report.unchanged else "now"
+    click.echo(
+        f"{report.articles} articles, {report.chunks} chunks ({report.embedded} embedded, "
+        f"{report.reused} reused, {report.removed} removed), {len(report.skipped)} skipped, "
+        f"{len(report.drafts)} drafts; generation {report.generation} is {state} current "
+        f"[{report.seconds:.1f}s]"
+    )
+
+
+@main.command()
+@click.argument("question")
+@click.option("-k", "k", type=click.IntRange(1, 100), default=None, help="How many passages.")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["body", "promo", "references"]))
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical", "rrf"]), default="hybrid")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@handle_errors
+def search(
+    question: str, k: int | None, index_dir: Path | None, kinds: tuple[str, ...], mode: str, as_json: bool
+) -> None:
+    """Ranked passages for QUESTION, with scores."""
+    from .embed import load_embedder
+    from .index import load_current
+    from .retrieve import QueryEncoder, Retriever
+
+    settings = _settings(index_dir=index_dir)
+    embedder = load_embedder(settings)
+    index = load_current(settings.index_dir, embedder.name, embedder.dim)
+    retriever = Retriever(index, QueryEncoder(embedder), candidates=settings.candidates,
+                          dense_weight=settings.dense_weight)
+    hits = retriever.search(question, k or settings.top_k, kinds=kinds or None, mode=mode)  # type: ignore[arg-type]
+    if as_json:
+        click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False))
+        return
+    for rank, h in enumerate(hits, 1):
+        click.echo(f"{rank}. [{h.score:.3f}] {h.chunk.title} — {h.chunk.section} ({h.chunk.kind})")
+        click.echo(f"   {h.chunk.url}")
+        click.echo(f"   {h.chunk.text[:300]}{'…' if len(h.chunk.text) > 300 else ''}\n")
+
+
+@main.group()
+def index() -> None:
+    """Inspect or roll back index generations."""
+
+
+@index.command("status")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory.")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def index_status(index_dir: Path | None, as_json: bool) -> None:
+    """List generations, newest first, marking the current one."""
+    from .index import IndexStore
+
+    gens = IndexStore(_settings(index_dir=index_dir).index_dir).status()
+    if as_json:
+        click.echo(json.dumps([g.to_dict() for g in gens]))
+        return
+    if not gens:
+        click.echo("no generations: run `askoleus build`")
+    for g in gens:
+        mark = "*" if g.current else " "
+        detail = f"{g.articles} articles, {g.chunks} chunks, {g.model}, {g.created}" if g.valid else g.problem
+        click.echo(f"{mark} {g.id}  {'ok     ' if g.valid else 'INVALID'}  {detail}")
+
+
+@index.command("rollback")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory.")
+@handle_errors
+def index_rollback(index_dir: Path | None) -> None:
+    """Make the previous valid generation current."""
+    from .index import IndexStore
+
+    store = IndexStore(_settings(index_dir=index_dir).index_dir)
+    with store.lock():
+        gen = store.rollback()
+    click.echo(f"generation {gen} is now current")
+
+
+def _answer_text(answer: dict[str, Any]) -> str:
+    lines = [f"[{answer['status']}]", answer["answer"], ""]
+    for c in answer["citations"]:
+        lines.append(f"[{c['n']}] {c['title']} — {c['section']}\n    {c['url']}")
+        for r in c.get("references", []):
+            lines.append(f"    study: {r['text']}")
+    for r in answer.get("related", []):
+        lines.append(f"related: {r['title']} — {r['url']}")
+    return "\n".join(lines).rstrip()
+
+
+@main.command()
+@click.argument("question")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory.")
+@click.option("-k", "k", type=click.IntRange(1, 100), default=None, help="Passages to consider.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer object.")
+@handle_errors
+def ask(question: str, index_dir: Path | None, k: int | None, as_json: bool) -> None:
+    """Answer QUESTION from the articles, with numbered sources and the disclaimer."""
+    from .answer import Answerer
+    from .api.schemas import clean_question
+    from .embed import load_embedder
+    from .errors import InvalidRequest
+    from .index import load_current
+    from .retrieve import QueryEncoder
+
+    settings = _settings(index_dir=index_dir)
+    try:
+        question = clean_question(question)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from None
+    if len(question) > settings.max_question_chars:
+        raise InvalidRequest(f"question is longer than {settings.max_question_chars} characters")
+    embedder = load_embedder(settings)
+    index = load_current(settings.index_dir, embedder.name, embedder.dim)
+    answer = Answerer(settings, QueryEncoder(embedder)).ask(index, question, k)
+    click.echo(answer.model_dump_json() if as_json else _answer_text(answer.model_dump()))
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (ASKOLEUS_HOST).")
+@click.option("--port", type=int, default=None, help="Port (ASKOLEUS_PORT).")
+@click.option("--workers", type=int, default=None, help="uvicorn worker processes (ASKOLEUS_WORKERS).")
+@handle_errors
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the API, the widget and the console with uvicorn."""
+    import uvicorn
+
+    from .api.app import check_production
+
+    settings = _settings(host=host, port=port, workers=workers)
+    check_production(settings)
+    for name, value in (("HOST", settings.host), ("PORT", settings.port), ("WORKERS", settings.workers)):
+        os.environ[f"ASKOLEUS_{name}"] = str(value)  # workers re-read settings from the environment
+    uvicorn.run(
+        "askoleus.api.app:factory", factory=True, host=settings.host, port=settings.port,
+        workers=settings.workers, log_level="warning", access_log=False, server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@main.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--check/--no-check", default=True, help="Exit 1 when a metric is below its threshold.")
+@handle_errors
+def evaluate(file: Path, index_dir: Path | None, as_json: bool, check: bool) -> None:
+    """Run a golden question set against the index and report quality metrics."""
+    from .embed import load_embedder
+    from .evaluate import THRESHOLDS, evaluate_file, failures, format_report
+    from .index import load_current
+
+    settings = _settings(index_dir=index_dir)
+    embedder = load_embedder(settings)
+    index = load_current(settings.index_dir, embedder.name, embedder.dim)
+    report = evaluate_file(file, settings, embedder, index)
+    click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
+    bad = failures(report, THRESHOLDS)
+    if check and bad:
+        click.echo("below threshold: " + "; ".join(bad), err=True)
+        sys.exit(EXIT_ERROR)

@@ -1,0 +1,73 @@
+"""The small error hierarchy of askoleus; the API maps each class to one JSON error shape."""
+
+from __future__ import annotations
+
+
+class AskoleusError(Exception):
+    """Base class: a clear, user-facing message and a stable machine code."""
+
+    code = "error"
+    http_status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(AskoleusError):
+    """A setting is missing or unsafe (e.g. a placeholder key in production)."""
+
+    code = "config_error"
+
+
+class IngestError(AskoleusError):
+    """An article file cannot be read or parsed; names the file and, where it applies, the line."""
+
+    code = "ingest_error"
+    http_status = 422
+
+    def __init__(self, file: str, reason: str, line: int | None = None) -> None:
+        where = f"{file}:{line}" if line is not None else file
+        super().__init__(f"{where}: {reason}")
+        self.file = file
+        self.reason = reason
+        self.line = line
+
+
+class IndexError_(AskoleusError):
+    """Base for index problems (named with a trailing underscore to not shadow the builtin)."""
+
+    code = "index_error"
+    http_status = 503
+
+
+class IndexNotFound(IndexError_):
+    """No index generation is current: run `askoleus build`."""
+
+    code = "index_not_found"
+
+
+class IndexCorrupt(IndexError_):
+    """A generation failed verification (checksum, model, dimension or counts)."""
+
+    code = "index_corrupt"
+
+
+class BuildLocked(IndexError_):
+    """Another build holds the index lock."""
+
+    code = "build_locked"
+    http_status = 409
+
+
+class BuildError(AskoleusError):
+    """A build could not complete; the previous generation stays current."""
+
+    code = "build_error"
+
+
+class InvalidRequest(AskoleusError):
+    """The request is malformed; the message never echoes the input."""
+
+    code = "invalid_request"
+    http_status = 422

@@ -1,0 +1,221 @@
+"""The build pipeline: corpus → chunks → (cached) embeddings → dense + lexical → new generation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..chunk import ChunkerSettings, chunk_article, fit_to_limit
+from ..config import Settings
+from ..documents import Article, Chunk
+from ..sentences import sentence_spans
+from ..embed import Embedder, text_hash
+from ..errors import BuildError, IndexCorrupt
+from ..ingest import load_corpus
+from .dense import build_dense, save_dense
+from .lexical import LexicalIndex
+from .loaded import ARTICLES, CHUNKS, DENSE, LEXICAL, SENTENCES, VECTORS, LoadedIndex, load_generation
+from .store import IndexStore, new_generation_id, write_manifest
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]
+EMBED_CALL = 256  # texts per encode call: progress granularity without hurting throughput
+
+
+@dataclass
+class BuildReport:
+    """What a build did; `askoleus build --json` prints this."""
+
+    articles: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    reused: int = 0
+    removed: int = 0
+    removed_articles: list[str] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    drafts: list[str] = field(default_factory=list)
+    generation: str = ""
+    unchanged: bool = False
+    dense_index: str = ""
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return asdict(self)
+
+
+def chunker_settings(settings: Settings) -> ChunkerSettings:
+    """Chunker knobs from the settings."""
+    return ChunkerSettings(settings.chunk_max_tokens, settings.chunk_min_tokens, settings.chunk_overlap_sentences)
+
+
+def _previous(store: IndexStore, embedder: Embedder) -> LoadedIndex | None:
+    """The current generation, if it is valid and built with the same model (the embedding cache)."""
+    gen = store.current_id()
+    if gen is None:
+        return None
+    try:
+        return load_generation(store.generations / gen, embedder.name, embedder.dim)
+    except IndexCorrupt as exc:
+        log.warning("current generation not reusable as cache: %s", exc.message)
+        return None
+
+
+Embedded = tuple[np.ndarray, np.ndarray]  # passage vector, sentence vectors
+
+
+def _embed(chunks: list[Chunk], embedder: Embedder, batch_size: int, progress: Progress | None) -> list[Embedded]:
+    """Passage and sentence vectors for chunks, in calls of EMBED_CALL texts."""
+    out: list[Embedded] = []
+    for i in range(0, len(chunks), EMBED_CALL):
+        part = chunks[i : i + EMBED_CALL]
+        texts = [c.embed_text for c in part]
+        spans = [_embed_spans(c) for c in part]
+        vecs, sents = embedder.encode_passages(texts, spans, batch_size=batch_size)
+        out.extend(zip(vecs, sents, strict=True))
+        if progress:
+            progress("embed", min(i + EMBED_CALL, len(chunks)), len(chunks))
+    return out
+
+
+def _embed_spans(c: Chunk) -> list[tuple[int, int]]:
+    """Sentence spans of c.text, shifted to positions in c.embed_text."""
+    shift = len(c.embed_text) - len(c.text)
+    return [(s + shift, e + shift) for s, e in sentence_spans(c.text)]
+
+
+def _article_record(a: Article) -> dict[str, Any]:
+    return {
+        "id": a.id, "title": a.title, "url": a.url, "source": a.source, "sha256": a.sha256,
+        "format": a.format, "date": a.date, "tags": a.tags,
+        "references": [r.to_dict() for r in a.references], "disclaimer": a.disclaimer,
+        "sections": [
+            {"heading": sec.heading, "anchor": sec.anchor, "level": sec.level,
+             "blocks": [{"kind": b.kind, "text": b.text} for b in sec.blocks]}
+            for sec in a.sections
+        ],
+    }
+
+
+def _write_artifacts(
+    out: Path, chunks: list[Chunk], hashes: list[str], embedded: list[Embedded], articles: list[Article],
+    hnsw_threshold: int, dim: int,
+) -> str:
+    with (out / CHUNKS).open("w", encoding="utf-8") as f:
+        for c, h in zip(chunks, hashes, strict=True):
+            record = {**c.to_dict(), "hash": h, "sentences": sentence_spans(c.text)}
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    vectors = np.stack([v for v, _ in embedded]) if embedded else np.zeros((0, dim), dtype=np.float32)
+    sents = [s for _, s in embedded if len(s)]
+    sent_matrix = np.concatenate(sents) if sents else np.zeros((0, dim), dtype=np.float32)
+    np.save(out / VECTORS, vectors.astype(np.float32), allow_pickle=False)
+    np.save(out / SENTENCES, sent_matrix.astype(np.float16), allow_pickle=False)
+    dense, kind = build_dense(vectors, hnsw_threshold)
+    save_dense(dense, out / DENSE)
+    LexicalIndex.build([c.embed_text for c in chunks]).save(out / LEXICAL)
+    (out / ARTICLES).write_text(
+        json.dumps([_article_record(a) for a in articles], ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    return kind
+
+
+def build_index(
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    strict: bool | None = None,
+    progress: Progress | None = None,
+    lock_wait_seconds: float = 0.0,
+) -> BuildReport:
+    """Build a new generation from settings.corpus_dir and make it current; the old one stays on failure."""
+    started = time.perf_counter()
+    store = IndexStore(settings.index_dir)
+    report = BuildReport()
+    with store.lock(lock_wait_seconds):
+        store.clean_leftovers()
+        corpus = load_corpus(
+            settings.corpus_dir, settings.site_url,
+            strict=settings.strict if strict is None else strict, max_bytes=settings.max_file_bytes,
+        )
+        report.skipped = [{"file": s.file, "reason": s.reason} for s in corpus.skipped]
+        report.drafts = corpus.drafts
+        if not corpus.articles:
+            raise BuildError(f"no articles to index in {settings.corpus_dir}; the current index is unchanged")
+        if progress:
+            progress("chunk", 0, len(corpus.articles))
+        csettings = chunker_settings(settings)
+        chunks = [c for a in corpus.articles for c in chunk_article(a, csettings)]
+        chunks = fit_to_limit(chunks, embedder.count_tokens, embedder.max_tokens)
+        hashes = [text_hash(c.embed_text) for c in chunks]
+
+        previous = _previous(store, embedder)
+        cache = previous.cache() if previous else {}
+        missing = sorted({h: c for h, c in zip(hashes, chunks) if h not in cache}.items())
+        fresh = _embed([c for _, c in missing], embedder, settings.embed_batch_size, progress)
+        cache.update({h: fresh[i] for i, (h, _) in enumerate(missing)})
+        embedded = [cache[h] for h in hashes]
+        report.articles, report.chunks = len(corpus.articles), len(chunks)
+        report.embedded = len(missing)
+        missing_set = {h for h, _ in missing}
+        report.reused = sum(1 for h in hashes if h not in missing_set)
+        if previous:
+            new_hashes = set(hashes)
+            report.removed = sum(1 for h in previous.hashes if h not in new_hashes)
+            new_ids = {a.id for a in corpus.articles}
+            report.removed_articles = sorted(set(previous.articles) - new_ids)
+
+        fingerprint = _fingerprint(chunks, hashes, corpus.articles, embedder, csettings)
+        if previous and previous.manifest.get("fingerprint") == fingerprint:
+            report.generation, report.unchanged = previous.generation, True
+            report.dense_index = previous.manifest["dense"]["kind"]
+            report.seconds = round(time.perf_counter() - started, 3)
+            return report
+
+        gen = new_generation_id()
+        tmp = store.new_tmp_dir(gen)
+        report.dense_index = _write_artifacts(
+            tmp, chunks, hashes, embedded, corpus.articles, settings.hnsw_threshold, embedder.dim
+        )
+        write_manifest(tmp, {
+            "generation": gen,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "askoleus_version": __version__,
+            "model": {"name": embedder.name, "dim": embedder.dim, "max_tokens": embedder.max_tokens},
+            "chunker": csettings.to_dict(),
+            "dense": {"kind": report.dense_index, "hnsw_threshold": settings.hnsw_threshold},
+            "lexical": {"kind": "bm25s", "tokenizer": "snowball-english"},
+            "counts": {"articles": report.articles, "chunks": report.chunks,
+                       "embedded": report.embedded, "reused": report.reused},
+            "corpus": {a.source: a.sha256 for a in corpus.articles},
+            "skipped": report.skipped,
+            "fingerprint": fingerprint,
+        })
+        store.commit(tmp, gen)
+        store.activate(gen)
+        store.prune(settings.keep_generations)
+        report.generation = gen
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _fingerprint(
+    chunks: list[Chunk], hashes: list[str], articles: list[Article], embedder: Embedder, cs: ChunkerSettings
+) -> str:
+    """Identifies the content of a generation: same fingerprint, nothing to rebuild."""
+    h = hashlib.sha256()
+    h.update(json.dumps([embedder.name, embedder.dim, cs.to_dict()]).encode())
+    for c, th in zip(chunks, hashes, strict=True):
+        h.update(json.dumps([c.to_dict(), th], sort_keys=True).encode())
+    for a in articles:
+        h.update(json.dumps(_article_record(a), sort_keys=True).encode())
+    return h.hexdigest()

@@ -1,0 +1,51 @@
+"""FAISS inner-product index over normalised vectors: exact while small, HNSW above a threshold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+
+
+def build_dense(vectors: np.ndarray, hnsw_threshold: int) -> tuple[faiss.Index, str]:
+    """A FAISS index for vectors and the name of its kind ("flat-ip" or "hnsw-ip")."""
+    n, dim = vectors.shape
+    if n > hnsw_threshold:
+        index: faiss.Index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+        kind = "hnsw-ip"
+    else:
+        index = faiss.IndexFlatIP(dim)
+        kind = "flat-ip"
+    if n:
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index, kind
+
+
+def save_dense(index: faiss.Index, path: Path) -> None:
+    """Write the index in FAISS's own binary format."""
+    faiss.write_index(index, str(path))
+
+
+def load_dense(path: Path) -> faiss.Index:
+    """Read an index written by save_dense."""
+    index = faiss.read_index(str(path))
+    if hasattr(index, "hnsw"):
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    return index
+
+
+def search_dense(index: faiss.Index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k (scores, positions) for one normalised query vector; positions -1 are dropped."""
+    k = min(k, index.ntotal)
+    if k <= 0:
+        return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+    scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
+    keep = ids[0] >= 0
+    return scores[0][keep], ids[0][keep]

@@ -1,0 +1,72 @@
+"""BM25 over stemmed tokens (bm25s), persisted as JSON + .npy (no pickle)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours ourselves out over
+    own same she should so some such than that the their theirs them themselves then there these
+    they this those through to too under until up very was we were what when where which while who
+    whom why will with would you your yours yourself yourselves""".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercased, stop-word-free, Snowball-stemmed tokens."""
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS]
+    return list(_stemmer().stemWords(words))
+
+
+class LexicalIndex:
+    """A BM25 index over chunk texts, addressed by chunk position."""
+
+    def __init__(self, bm25: bm25s.BM25, size: int) -> None:
+        self.bm25 = bm25
+        self.size = size
+
+    @classmethod
+    def build(cls, texts: list[str]) -> "LexicalIndex":
+        """Index texts (position i = chunk i)."""
+        bm25 = bm25s.BM25()
+        corpus = [tokenize(t) or [""] for t in texts]
+        if corpus:
+            bm25.index(corpus, show_progress=False)
+        return cls(bm25, len(texts))
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk for query (zeros when no query term is known)."""
+        vocab = getattr(self.bm25, "vocab_dict", None) or {}
+        terms = [t for t in tokenize(query) if t in vocab]
+        if not terms or self.size == 0:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self.bm25.get_scores(terms), dtype=np.float32)
+
+    def save(self, directory: Path) -> list[Path]:
+        """Write the index files; returns their paths."""
+        directory.mkdir(parents=True, exist_ok=True)
+        if self.size:
+            self.bm25.save(str(directory), allow_pickle=False)
+        return sorted(p for p in directory.iterdir() if p.is_file())
+
+    @classmethod
+    def load(cls, directory: Path, size: int) -> "LexicalIndex":
+        """Read what save() wrote."""
+        if size == 0:
+            return cls(bm25s.BM25(), 0)
+        return cls(bm25s.BM25.load(str(directory), allow_pickle=False, mmap=False), size)

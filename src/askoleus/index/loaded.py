@@ -1,0 +1,107 @@
+"""A generation loaded into memory and verified: what the retriever searches."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from ..documents import Chunk, Reference
+from ..errors import IndexCorrupt
+from .dense import load_dense
+from .lexical import LexicalIndex
+from .store import verify_generation
+
+CHUNKS = "chunks.jsonl"
+VECTORS = "vectors.npy"
+SENTENCES = "sentences.npy"
+DENSE = "dense.faiss"
+LEXICAL = "lexical"
+ARTICLES = "articles.json"
+
+
+@dataclass
+class ArticleInfo:
+    """What answers need to know about an article besides its chunks."""
+
+    id: str
+    title: str
+    url: str
+    source: str
+    references: list[Reference] = field(default_factory=list)
+    sections: list[dict[str, Any]] = field(default_factory=list)
+    disclaimer: str | None = None
+
+
+@dataclass
+class LoadedIndex:
+    """One verified generation in memory."""
+
+    generation: str
+    manifest: dict[str, Any]
+    chunks: list[Chunk]
+    hashes: list[str]
+    vectors: np.ndarray
+    sent_spans: list[list[tuple[int, int]]]
+    sent_offsets: np.ndarray
+    sent_vectors: np.ndarray
+    dense: faiss.Index
+    lexical: LexicalIndex
+    articles: dict[str, ArticleInfo]
+
+    def sentence_vectors(self, i: int) -> np.ndarray:
+        """Sentence vectors of chunk i (rows align with sent_spans[i])."""
+        return self.sent_vectors[self.sent_offsets[i] : self.sent_offsets[i + 1]]
+
+    def cache(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Embedding cache: embed-text hash → (passage vector, sentence vectors)."""
+        return {h: (self.vectors[i], self.sentence_vectors(i)) for i, h in enumerate(self.hashes)}
+
+
+def read_chunks(path: Path) -> tuple[list[Chunk], list[str], list[list[tuple[int, int]]]]:
+    """Chunks, their embed-text hashes and sentence spans from chunks.jsonl."""
+    chunks, hashes, spans = [], [], []
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            d = json.loads(line)
+            hashes.append(d.pop("hash"))
+            spans.append([(int(a), int(b)) for a, b in d.pop("sentences")])
+            chunks.append(Chunk.from_dict(d))
+    return chunks, hashes, spans
+
+
+def load_generation(gen_dir: Path, model: str | None = None, dim: int | None = None) -> LoadedIndex:
+    """Verify and load a generation; IndexCorrupt on any mismatch."""
+    manifest = verify_generation(gen_dir, model, dim)
+    name = gen_dir.name
+    try:
+        chunks, hashes, spans = read_chunks(gen_dir / CHUNKS)
+        vectors = np.load(gen_dir / VECTORS, allow_pickle=False)
+        sent_vectors = np.load(gen_dir / SENTENCES, allow_pickle=False).astype(np.float32)
+        dense = load_dense(gen_dir / DENSE)
+        lexical = LexicalIndex.load(gen_dir / LEXICAL, len(chunks))
+        raw_articles = json.loads((gen_dir / ARTICLES).read_text(encoding="utf-8"))
+        articles = {
+            a["id"]: ArticleInfo(
+                a["id"], a["title"], a["url"], a["source"], [Reference(**r) for r in a.get("references", [])],
+                a.get("sections", []), a.get("disclaimer"),
+            )
+            for a in raw_articles
+        }
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise IndexCorrupt(f"generation {name} cannot be loaded: {type(exc).__name__}") from exc
+    n = len(chunks)
+    counts = (manifest["counts"]["chunks"], vectors.shape[0], dense.ntotal, lexical.size)
+    if any(c != n for c in counts):
+        raise IndexCorrupt(f"generation {name}: chunk count {n} does not match vectors/index {counts}")
+    if vectors.ndim != 2 or (n and vectors.shape[1] != manifest["model"]["dim"]):
+        raise IndexCorrupt(f"generation {name}: vectors have the wrong shape {vectors.shape}")
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(s) for s in spans])
+    if sent_vectors.ndim != 2 or sent_vectors.shape[0] != offsets[-1]:
+        raise IndexCorrupt(f"generation {name}: sentence vectors do not match the chunks")
+    return LoadedIndex(name, manifest, chunks, hashes, vectors, spans, offsets, sent_vectors, dense, lexical, articles)

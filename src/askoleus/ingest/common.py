@@ -1,0 +1,330 @@
+"""Format-independent ingest logic: text helpers, block classification and section assembly.
+
+Each format parser (text, markdown, html) turns a file into a flat list of Heading and Para
+items with char spans; `build_article` turns that list into an Article the same way for all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
+
+from ..documents import Article, Block, Kind, Reference, Section
+from ..errors import IngestError
+from .references import parse_reference
+
+INTRO_ANCHOR = "introduction"
+HEADING_MAX_WORDS = 15
+HEADING_MAX_CHARS = 120
+
+_DISCLAIMER_RE = re.compile(
+    r"(?:This|These)\s+statements?\s+(?:has|have)\s+not\s+been\s+evaluated\s+by\s+the\s+"
+    r"(?:U\.?\s?S\.?\s+)?(?:Food\s+(?:and|&)\s+Drug\s+Administration|FDA)",
+    re.IGNORECASE,
+)
+_REFERENCES_HEADING_RE = re.compile(
+    r"^(?:sources?|references?|bibliography|citations?|works\s+cited|studies\s+cited)\s*:?$",
+    re.IGNORECASE,
+)
+# Signals that only mark a short paragraph as promo; long paragraphs are article prose.
+_WEAK_PROMO_RE = re.compile(r"\bnewsletter\b|\bsubscrib(?:e|ed|er|ers|ing|tion)\b", re.IGNORECASE)
+_STRONG_PROMO_RE = re.compile(
+    r"\b\d{1,2}\s?%\s*off\b|\bsave\s+\d{1,2}\s?%|\b(?:discount|promo|coupon|voucher)\s+code\b"
+    r"|\b(?:use|enter|with)\s+(?:the\s+)?code\b|\bfirst\s+order\b|\bfree\s+(?:shipping|delivery)\b"
+    r"|\badd\s+to\s+(?:cart|basket|bag)\b",
+    re.IGNORECASE,
+)
+_CTA_LINE_RE = re.compile(
+    r"^(?:(?:shop|buy)\s+\S|(?:order|buy|shop)\s+now\b|add\s+to\s+(?:cart|basket|bag)\b|get\s+yours\b)",
+    re.IGNORECASE,
+)
+_WEAK_PROMO_MAX_WORDS = 60
+_STRONG_PROMO_MAX_WORDS = 80
+_CTA_MAX_WORDS = 8
+# A section holding a shop call-to-action is a promo box if its other text is this small.
+_CTA_SECTION_MAX_WORDS = 80
+_CTA_SECTION_MAX_BLOCKS = 4
+_KIND_PRIORITY: tuple[Kind, ...] = ("body", "references", "promo", "disclaimer")
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A heading found by a format parser; anchor is set when the source gives an explicit id."""
+
+    text: str
+    level: int
+    start: int
+    end: int
+    anchor: str | None = None
+
+
+@dataclass(frozen=True)
+class Para:
+    """A paragraph-sized text found by a format parser; number is a list item's own number."""
+
+    text: str
+    start: int
+    end: int
+    number: int | None = None
+
+
+Item = Heading | Para
+
+
+@dataclass
+class Parsed:
+    """What a format parser extracts from one file before classification."""
+
+    items: list[Item]
+    title: str | None = None
+    slug: str | None = None
+    url: str | None = None
+    date: str | None = None
+    tags: list[str] = field(default_factory=list)
+    draft: bool = False
+
+
+def normalise(text: str) -> str:
+    """Collapse runs of whitespace (NBSP included) to single spaces and strip."""
+    return " ".join(text.split())
+
+
+def slugify(text: str) -> str:
+    """Lowercase ascii slug with hyphens: 'What does "heavy legs" mean?' -> 'what-does-heavy-legs-mean'."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    ascii_text = re.sub(r"['\u2019]", "", ascii_text.lower())
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+
+
+def article_id(slug: str | None, source: str) -> str:
+    """Stable article id: the given slug, else the file stem, slugified (hash fallback if empty)."""
+    sid = slugify(slug) if slug else slugify(PurePosixPath(source).stem)
+    return sid or "article-" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:8]
+
+
+def title_from_stem(source: str) -> str:
+    """A readable title from a file name: 'heavy-legs.md' -> 'Heavy legs'."""
+    words = re.sub(r"[-_]+", " ", PurePosixPath(source).stem).strip()
+    return words[:1].upper() + words[1:]
+
+
+def one_line(text: str) -> str:
+    """Squash a (possibly multi-line) message to one line."""
+    return normalise(text)
+
+
+def line_starts(raw: str) -> list[int]:
+    """Char offset of the start of every line (index 0 = line 1)."""
+    starts = [0]
+    starts.extend(m.end() for m in re.finditer("\n", raw))
+    return starts
+
+
+def line_span(raw: str, starts: list[int], first: int, last: int) -> tuple[int, int]:
+    """Char span covering 0-based lines first..last inclusive, trailing whitespace trimmed."""
+    first = max(0, min(first, len(starts) - 1))
+    last = max(first, min(last, len(starts) - 1))
+    start = starts[first]
+    end = starts[last + 1] if last + 1 < len(starts) else len(raw)
+    while end > start and raw[end - 1].isspace():
+        end -= 1
+    while start < end and raw[start].isspace():
+        start += 1
+    return start, end
+
+
+def is_references_heading(text: str) -> bool:
+    """True for 'Sources', 'References', 'Bibliography' (optionally with a colon)."""
+    return bool(_REFERENCES_HEADING_RE.match(normalise(text)))
+
+
+def is_separator(text: str) -> bool:
+    """True for lines without any letter or digit, such as '-', '***' or an NBSP."""
+    return not any(ch.isalnum() for ch in text)
+
+
+def is_cta_line(text: str) -> bool:
+    """True for a short shop call-to-action line: 'Shop the Daily Shot', 'Add to cart'."""
+    text = normalise(text)
+    return bool(_CTA_LINE_RE.match(text)) and len(text.split()) <= _CTA_MAX_WORDS and not text.endswith(".")
+
+
+def is_promo(text: str) -> bool:
+    """True for newsletter promos, discount offers and shop calls-to-action."""
+    text = normalise(text)
+    words = len(text.split())
+    if is_cta_line(text):
+        return True
+    if words <= _STRONG_PROMO_MAX_WORDS and _STRONG_PROMO_RE.search(text):
+        return True
+    return words <= _WEAK_PROMO_MAX_WORDS and bool(_WEAK_PROMO_RE.search(text))
+
+
+def is_disclaimer(text: str) -> bool:
+    """True if the text contains the FDA-style supplement disclaimer."""
+    return bool(_DISCLAIMER_RE.search(text))
+
+
+def split_disclaimer(para: Para, raw: str) -> tuple[Para | None, Para | None]:
+    """Split a paragraph into (text before the disclaimer, the disclaimer); either may be None."""
+    m = _DISCLAIMER_RE.search(para.text)
+    if not m:
+        return para, None
+    before_text, disc_text = normalise(para.text[: m.start()]), normalise(para.text[m.start() :])
+    # Split the span too when the phrase is literally in the source (always for txt).
+    rm = _DISCLAIMER_RE.search(raw, para.start, para.end)
+    cut = rm.start() if rm else None
+    before_end = cut if cut is not None else para.end
+    while cut is not None and before_end > para.start and raw[before_end - 1].isspace():
+        before_end -= 1
+    before = Para(before_text, para.start, before_end, para.number) if not is_separator(before_text) else None
+    disc = Para(disc_text, cut if cut is not None else para.start, para.end)
+    return before, disc
+
+
+def _promo_heading(text: str) -> str:
+    """Heading for a lifted promo section: the promo's first line, or its first sentence if long."""
+    if len(text.split()) <= HEADING_MAX_WORDS:
+        return text
+    first = re.split(r"(?<=[.!?])\s+", text, maxsplit=1)[0]
+    return " ".join(first.split()[:HEADING_MAX_WORDS])
+
+
+@dataclass
+class _Draft:
+    """A section under construction: heading, level, explicit anchor, its paragraphs."""
+
+    heading: str
+    level: int
+    anchor: str | None
+    paras: list[Para] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
+
+
+def _group(title: str, items: list[Item]) -> list[_Draft]:
+    """Split the flat item list into sections; text before the first heading is the intro."""
+    drafts = [_Draft(title, 0, None)]
+    for item in items:
+        if isinstance(item, Heading):
+            drafts.append(_Draft(item.text, item.level, item.anchor))
+        else:
+            drafts[-1].paras.append(item)
+    return drafts
+
+
+def _classify(
+    draft: _Draft, raw: str, references: list[Reference], disclaimers: list[str]
+) -> None:
+    """Turn a section's paragraphs into typed blocks, collecting references and disclaimers."""
+    in_refs = draft.level > 0 and is_references_heading(draft.heading)
+    for para in draft.paras:
+        if is_separator(para.text):
+            continue
+        before, disc = split_disclaimer(para, raw)
+        if before is not None:
+            kind: Kind = "body"
+            n = before.number if before.number is not None else len(references) + 1
+            ref = parse_reference(n, before.text) if in_refs else None
+            # A dated entry is a reference even if its title says "newsletter".
+            if is_promo(before.text) and not (ref and ref.year):
+                kind = "promo"
+            elif ref is not None:
+                kind = "references"
+                references.append(ref)
+            draft.blocks.append(Block(kind, before.text, before.start, before.end))
+        if disc is not None:
+            disclaimers.append(disc.text)
+            draft.blocks.append(Block("disclaimer", disc.text, disc.start, disc.end))
+    _mark_cta_box(draft, in_refs)
+
+
+def _mark_cta_box(draft: _Draft, in_refs: bool) -> None:
+    """A short section that contains a shop call-to-action is a promo box as a whole."""
+    if in_refs or draft.level == 0 or not any(is_cta_line(b.text) for b in draft.blocks):
+        return
+    others = [b for b in draft.blocks if b.kind == "body"]
+    words = sum(len(b.text.split()) for b in others)
+    if len(others) <= _CTA_SECTION_MAX_BLOCKS and words <= _CTA_SECTION_MAX_WORDS:
+        draft.blocks = [replace(b, kind="promo") if b.kind == "body" else b for b in draft.blocks]
+
+
+def _lift(draft: _Draft) -> list[_Draft]:
+    """Move runs of promo or disclaimer blocks out of a section with weightier text into their own.
+
+    The lifted sections follow the section they came from, so a body section keeps only body
+    text and the promo box or disclaimer can be told apart (and skipped) by its section kind.
+    """
+    present = {b.kind for b in draft.blocks}
+    main = next((k for k in _KIND_PRIORITY if k in present), None)
+    liftable = {k for k in ("promo", "disclaimer") if k in present and k != main}
+    if not liftable:
+        return [draft]
+    kept: list[Block] = []
+    lifted: list[_Draft] = []
+    run: list[Block] = []
+    level = max(draft.level, 2)
+    for block in draft.blocks + [Block("body", "", 0, 0)]:  # sentinel closes the last run
+        if run and block.kind != run[0].kind:
+            heading = "Disclaimer" if run[0].kind == "disclaimer" else _promo_heading(run[0].text)
+            lifted.append(_Draft(heading, level, None, blocks=run))
+            run = []
+        if block.kind in liftable:
+            run.append(block)
+        elif block.text:
+            kept.append(block)
+    draft.blocks = kept
+    return [draft, *lifted]
+
+
+def _assign_anchors(drafts: list[_Draft]) -> list[str]:
+    """Anchors in document order: explicit ids kept, slugs de-duplicated with -2, -3 …"""
+    used = {d.anchor for d in drafts if d.anchor}
+    anchors: list[str] = []
+    for d in drafts:
+        if d.anchor:
+            anchors.append(d.anchor)
+            continue
+        base = INTRO_ANCHOR if d.level == 0 else (slugify(d.heading) or "section")
+        anchor, n = base, 2
+        while anchor in used:
+            anchor, n = f"{base}-{n}", n + 1
+        used.add(anchor)
+        anchors.append(anchor)
+    return anchors
+
+
+def build_article(parsed: Parsed, raw: str, *, source: str, fmt: str, site_url: str, sha256: str) -> Article:
+    """Classify parsed items into sections, references and the disclaimer, and build the Article."""
+    title = normalise(parsed.title or "") or title_from_stem(source)
+    references: list[Reference] = []
+    disclaimers: list[str] = []
+    drafts = _group(title, parsed.items)
+    for d in drafts:
+        _classify(d, raw, references, disclaimers)
+    drafts = [lifted for d in drafts for lifted in _lift(d)]
+    anchors = _assign_anchors(drafts)
+    sections = [
+        Section(heading=d.heading, anchor=a, level=d.level, blocks=d.blocks)
+        for d, a in zip(drafts, anchors)
+        if d.blocks
+    ]
+    if not sections:
+        raise IngestError(source, "no text content")
+    aid = article_id(parsed.slug, source)
+    return Article(
+        id=aid,
+        title=title,
+        url=parsed.url or f"{site_url.rstrip('/')}/{aid}",
+        source=source,
+        sha256=sha256,
+        format=fmt,
+        sections=sections,
+        references=references,
+        disclaimer=disclaimers[0] if disclaimers else None,
+        date=parsed.date,
+        tags=parsed.tags,
+        draft=parsed.draft,
+    )

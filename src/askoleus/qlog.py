@@ -1,0 +1,146 @@
+"""The question log and feedback store (SQLite). Keeps no IP address or other personal data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS questions (
+    id TEXT PRIMARY KEY,
+    ts REAL NOT NULL,
+    question TEXT NOT NULL,
+    status TEXT NOT NULL,
+    top_score REAL,
+    answer TEXT NOT NULL,
+    citations TEXT NOT NULL,
+    generation TEXT NOT NULL,
+    feedback TEXT,
+    feedback_ts REAL
+);
+CREATE INDEX IF NOT EXISTS questions_ts ON questions(ts);
+CREATE INDEX IF NOT EXISTS questions_status ON questions(status);
+"""
+CSV_FIELDS = ("id", "ts", "question", "status", "top_score", "feedback", "generation", "answer")
+
+
+def _cell(value: Any) -> Any:
+    """Neutralise spreadsheet formulas in exported text (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+class QuestionLog:
+    """Append questions and answers, record feedback, and answer the console's queries."""
+
+    def __init__(self, path: Path, retention_days: int = 90) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.retention_days = retention_days
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(SCHEMA)
+        self.purge()
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    def purge(self) -> int:
+        """Delete entries older than the retention period; returns how many."""
+        cutoff = time.time() - self.retention_days * 86400
+        with self._lock:
+            return self._db.execute("DELETE FROM questions WHERE ts < ?", (cutoff,)).rowcount
+
+    def record(
+        self, question: str, status: str, answer: str, citations: list[dict[str, Any]], generation: str,
+        top_score: float | None,
+    ) -> str:
+        """Store one answered question; returns its answer id (used for feedback)."""
+        answer_id = secrets.token_urlsafe(12)
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO questions (id, ts, question, status, top_score, answer, citations, generation)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (answer_id, time.time(), question, status, top_score, answer, json.dumps(citations), generation),
+            )
+        return answer_id
+
+    def feedback(self, answer_id: str, rating: str) -> bool:
+        """Set up/down feedback on an answer; False when the id is unknown."""
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE questions SET feedback = ?, feedback_ts = ? WHERE id = ?", (rating, time.time(), answer_id)
+            )
+        return cur.rowcount == 1
+
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._db.execute(sql, args))
+
+    def recent(self, limit: int = 100, status: str | None = None, feedback: str | None = None) -> list[dict[str, Any]]:
+        """Most recent questions first, optionally filtered."""
+        where, args = [], []
+        if status:
+            where.append("status = ?")
+            args.append(status)
+        if feedback:
+            where.append("feedback = ?")
+            args.append(feedback)
+        sql = "SELECT * FROM questions" + (" WHERE " + " AND ".join(where) if where else "")
+        rows = self._rows(sql + " ORDER BY ts DESC LIMIT ?", (*args, limit))
+        return [self._item(r) for r in rows]
+
+    @staticmethod
+    def _item(r: sqlite3.Row) -> dict[str, Any]:
+        return {
+            "id": r["id"], "ts": _iso(r["ts"]), "question": r["question"], "status": r["status"],
+            "top_score": r["top_score"], "feedback": r["feedback"], "answer": r["answer"],
+            "citations": json.loads(r["citations"]), "generation": r["generation"],
+        }
+
+    def gaps(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Questions the articles did not cover, most frequent first."""
+        rows = self._rows(
+            "SELECT lower(question) AS q, min(question) AS question, count(*) AS n, max(ts) AS last"
+            " FROM questions WHERE status = 'not_covered' GROUP BY q ORDER BY n DESC, last DESC LIMIT ?",
+            (limit,),
+        )
+        return [{"question": r["question"], "count": r["n"], "last_ts": _iso(r["last"])} for r in rows]
+
+    def thumbs_down(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Answers readers marked unhelpful, with the passages behind them."""
+        return self.recent(limit, feedback="down")
+
+    def questions_since(self, days: int = 30, limit: int = 2000) -> list[str]:
+        """Question texts of the last days, newest first."""
+        rows = self._rows(
+            "SELECT question FROM questions WHERE ts >= ? ORDER BY ts DESC LIMIT ?",
+            (time.time() - days * 86400, limit),
+        )
+        return [r["question"] for r in rows]
+
+    def export_csv(self) -> str:
+        """The whole log as CSV."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(CSV_FIELDS)
+        for r in self._rows("SELECT * FROM questions ORDER BY ts"):
+            writer.writerow([_iso(r["ts"]) if f == "ts" else _cell(r[f]) for f in CSV_FIELDS])
+        return out.getvalue()
