@@ -182,30 +182,45 @@ def build_index(
             return report
 
         gen = new_generation_id()
-        tmp = store.new_tmp_dir(gen)
-        report.dense_index = _write_artifacts(
-            tmp, chunks, hashes, embedded, corpus.articles, settings.hnsw_threshold, embedder.dim
-        )
-        write_manifest(tmp, {
-            "generation": gen,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "askoleus_version": __version__,
-            "model": {"name": embedder.name, "dim": embedder.dim, "max_tokens": embedder.max_tokens},
-            "chunker": csettings.to_dict(),
-            "dense": {"kind": report.dense_index, "hnsw_threshold": settings.hnsw_threshold},
-            "lexical": {"kind": "bm25s", "tokenizer": "snowball-english"},
-            "counts": {"articles": report.articles, "chunks": report.chunks,
-                       "embedded": report.embedded, "reused": report.reused},
-            "corpus": {a.source: a.sha256 for a in corpus.articles},
-            "skipped": report.skipped,
-            "fingerprint": fingerprint,
-        })
-        store.commit(tmp, gen)
-        store.activate(gen)
+        try:
+            report.dense_index = _write_generation(
+                store, gen, settings, embedder, csettings, report, corpus.articles, chunks, hashes, embedded,
+                fingerprint,
+            )
+        except OSError as exc:  # disk full, permissions, I/O error: the current generation is untouched
+            store.clean_leftovers()
+            raise BuildError(f"could not write the new index generation: {exc.strerror or exc}") from exc
         store.prune(settings.keep_generations)
         report.generation = gen
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _write_generation(
+    store: IndexStore, gen: str, settings: Settings, embedder: Embedder, csettings: ChunkerSettings,
+    report: BuildReport, articles: list[Article], chunks: list[Chunk], hashes: list[str],
+    embedded: list[Embedded], fingerprint: str,
+) -> str:
+    """Write, checksum, fsync and activate a generation; returns the dense index kind."""
+    tmp = store.new_tmp_dir(gen)
+    kind = _write_artifacts(tmp, chunks, hashes, embedded, articles, settings.hnsw_threshold, embedder.dim)
+    write_manifest(tmp, {
+        "generation": gen,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "askoleus_version": __version__,
+        "model": {"name": embedder.name, "dim": embedder.dim, "max_tokens": embedder.max_tokens},
+        "chunker": csettings.to_dict(),
+        "dense": {"kind": kind, "hnsw_threshold": settings.hnsw_threshold},
+        "lexical": {"kind": "bm25s", "tokenizer": "snowball-english"},
+        "counts": {"articles": report.articles, "chunks": report.chunks,
+                   "embedded": report.embedded, "reused": report.reused},
+        "corpus": {a.source: a.sha256 for a in articles},
+        "skipped": report.skipped,
+        "fingerprint": fingerprint,
+    })
+    store.commit(tmp, gen)
+    store.activate(gen)
+    return kind
 
 
 def _fingerprint(
