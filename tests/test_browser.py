@@ -79,8 +79,9 @@ def _port_free(port: int) -> bool:
 def _cors_host_port(live_server: Any) -> int | None:
     """A free http://127.0.0.1:PORT origin, other than the API's, that the API allows by CORS."""
     api_port = urlsplit(live_server.url).port
-    origins = getattr(getattr(live_server, "settings", None), "cors_origins", None) or []
-    for origin in origins:
+    origins = [getattr(live_server, "host_origin", None)]
+    origins += getattr(getattr(live_server, "settings", None), "cors_origins", None) or []
+    for origin in filter(None, origins):
         u = urlsplit(str(origin))
         if u.scheme == "http" and u.hostname == "127.0.0.1" and u.port and u.port != api_port and _port_free(u.port):
             return u.port
@@ -222,7 +223,7 @@ def login_console(page: Any, live_server: Any) -> None:
     page.goto(f"{live_server.url}/console")
     page.get_by_label("Staff key").fill(live_server.staff_key)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("tab", name="Ask")).to_be_visible()
+    expect(page.get_by_role("tab", name="Ask", exact=True)).to_be_visible()
 
 
 # ------------------------------------------------------------------ tests
@@ -289,7 +290,7 @@ def test_console_login_ask_search_export(new_page: Callable[..., Any], live_serv
     expect(page.get_by_role("tablist")).to_be_hidden()
 
     login_console(page, live_server)
-    page.get_by_label("Question").fill(IRON_Q)
+    page.get_by_label("Question", exact=True).fill(IRON_Q)
     page.get_by_role("button", name="Ask", exact=True).click()
     result = page.locator("#ask-result")
     expect(result.locator(".pill").first).to_have_text("Answered")
@@ -469,6 +470,7 @@ def test_errors_keep_the_question_and_retry(new_page: Callable[..., Any], host: 
     alert.get_by_role("button", name="Retry").click()
     expect(alert).to_contain_text("Something went wrong on our side")
 
+    page.unroute("**/v1/ask/stream")
     page.context.set_offline(True)
     alert.get_by_role("button", name="Retry").click()
     expect(alert).to_contain_text("You're offline")

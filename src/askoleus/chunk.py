@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from .documents import Article, Block, Chunk, Kind, Section
 from .ingest.references import cited_references
 from .sentences import split_sentences
-from .tokenizer import cl100k, count_tokens
+from .tokenizer import count_tokens
 
 CHUNKER_VERSION = "1"
 INDEXED_KINDS: tuple[Kind, ...] = ("body", "promo", "references")
@@ -42,11 +42,27 @@ class _Unit:
     tokens: int
 
 
-def _hard_split(sentence: str, max_tokens: int) -> list[str]:
-    """Split one over-long sentence on token boundaries (rare: tables, URLs, run-on text)."""
-    enc = cl100k()
-    ids = enc.encode_ordinary(sentence)
-    pieces = [enc.decode(ids[i : i + max_tokens]).strip() for i in range(0, len(ids), max_tokens)]
+def _hard_split(sentence: str, max_tokens: int, count: TokenCounter) -> list[str]:
+    """Split one over-long sentence (tables, URLs, run-on text) on char boundaries, preferring spaces."""
+    pieces: list[str] = []
+    rest = sentence.strip()
+    while rest:
+        if count(rest) <= max_tokens:
+            pieces.append(rest)
+            break
+        lo, hi = 1, len(rest)
+        while lo < hi:  # the longest prefix that fits
+            mid = (lo + hi + 1) // 2
+            if count(rest[:mid]) <= max_tokens:
+                lo = mid
+            else:
+                hi = mid - 1
+        cut = lo
+        space = rest.rfind(" ", 0, cut + 1)
+        if space > cut // 2:
+            cut = space
+        pieces.append(rest[:cut].strip())
+        rest = rest[cut:].strip()
     return [p for p in pieces if p]
 
 
@@ -57,7 +73,7 @@ def _windows(block: Block, settings: ChunkerSettings, count: TokenCounter) -> li
         return [_Unit(block.text, block.start, block.end, tokens)]
     sentences: list[str] = []
     for s in split_sentences(block.text):
-        sentences.extend([s] if count(s) <= settings.max_tokens else _hard_split(s, settings.max_tokens))
+        sentences.extend([s] if count(s) <= settings.max_tokens else _hard_split(s, settings.max_tokens, count))
     units: list[_Unit] = []
     i = 0
     while i < len(sentences):

@@ -33,7 +33,8 @@ _RED_FLAGS = [
     r"(?:irregular|racing|pounding) (?:heart ?beat|heart)", r"palpitations", r"heart (?:is )?racing",
     r"seizure", r"convulsion", r"stroke\b", r"slurred speech", r"numb(?:ness)? (?:on|in) one side",
     r"face (?:is )?drooping", r"coughing (?:up )?blood", r"vomiting blood", r"blood in (?:my )?(?:urine|stool)",
-    r"(?:dark|brown|cola)[- ]colou?red (?:urine|pee)", r"heat ?stroke", r"stopped sweating",
+    r"(?:dark|brown|cola)[- ]colou?red (?:urine|pee)",
+    r"(?:urine|pee) (?:is|was|looks|turned) (?:very )?(?:dark brown|brown|cola)", r"heat ?stroke", r"stopped sweating",
     r"severe (?:headache|bleeding|pain)", r"suicid", r"overdos",
 ]
 _MEDICAL = [

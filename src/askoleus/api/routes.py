@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from .security import check_key
 from .state import Services
 
 router = APIRouter()
+qlog_logger = logging.getLogger("askoleus.questions")
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (401, 404, 413, 422, 429, 503, 504)
 }
@@ -92,6 +94,9 @@ async def _answer(request: Request, body: AskRequest) -> AskResponse:
             answer.index_generation, top,
         )
         svc.metrics.answers.labels(answer.status).inc()
+        if svc.settings.log_questions:  # off by default: question text can be personal
+            qlog_logger.info("question", extra={"request_id": getattr(request.state, "request_id", ""),
+                                                "question": body.question, "status": answer.status})
         debug = None
         if body.debug:
             hits = svc.answerer.retriever(index).search(body.question, top_k, kinds=("body",))

@@ -132,8 +132,8 @@
       { label: "Dense", cls: "num", cell: function (h) { return num(h.dense); } },
       { label: "Lexical", cls: "num", cell: function (h) { return num(h.lexical); } },
       { label: "Kind", cell: function (h) { return el("span", { class: "pill k-" + str(h.kind).replace(/[^a-z]/g, ""), text: str(h.kind) }); } },
-      { label: "Article", cell: function (h) { return link(h.url, str(h.title)); } },
-      { label: "Section", cell: function (h) { return str(h.section); } },
+      { label: "Article", cls: "article", cell: function (h) { return link(h.url, str(h.title)); } },
+      { label: "Section", cls: "section", cell: function (h) { return str(h.section); } },
       { label: "Text", cls: "text", cell: function (h) { return str(h.text); } }
     ], Array.isArray(hits) ? hits : []);
   }

@@ -25,6 +25,7 @@
   var ICONS = {
     chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z",
     close: "M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12 19 17.6 17.6 19 12 13.4 6.4 19 5 17.6 10.6 12 5 6.4z",
+    down: "M7.41 8.59 12 13.17l4.59-4.58L18 10l-6 6-6-6z",
     send: "M3 20.5 21.5 12 3 3.5l.01 6.6L16 12 3.01 13.9z",
     thumb: "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z"
   };
@@ -158,6 +159,7 @@
     ".root.left .launcher { margin-left: 0; }",
     ".launcher:hover { transform: translateY(-1px); }",
     ".launcher .icon { width: 22px; height: 22px; }",
+    ".root.open .launcher .i-chat, .root:not(.open) .launcher .i-down { display: none; }",
 
     /* panel */
     ".panel { position: absolute; bottom: 66px; right: 0; width: 384px; max-width: calc(100vw - 24px);",
@@ -173,7 +175,7 @@
     "  border: 0; border-radius: 10px; background: transparent; color: inherit; }",
     ".close:hover { background: rgba(127,127,127,.25); }",
     ".close:focus-visible { outline-color: currentColor; outline-offset: -4px; }",
-    ".log { flex: 1; overflow-y: auto; padding: 16px 14px 8px; display: flex; flex-direction: column; gap: 12px;",
+    ".log { position: relative; flex: 1; overflow-y: auto; padding: 16px 14px 8px; display: flex; flex-direction: column; gap: 12px;",
     "  background: #f6f8f7; overscroll-behavior: contain; }",
 
     /* messages */
@@ -212,7 +214,7 @@
     ".card .title { font-weight: 650; }",
     ".card .section { display: block; color: #4a5651; font-size: 12.5px; }",
     ".card .snippet { margin: 6px 0 0; color: #333b37; border-left: 3px solid #c9d6cf; padding-left: 8px;",
-    "  display: -webkit-box; -webkit-line-clamp: 4; -webkit-box-orient: vertical; overflow: hidden; }",
+    "  display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical; overflow: hidden; }",
     ".card .study { margin: 6px 0 0; color: #4a5651; font-size: 12.5px; font-style: italic; }",
     ".card .read { display: inline-block; margin-top: 6px; font-weight: 600; font-size: 13px; }",
     ".disclaimer { margin: 10px 0 0; padding-top: 8px; border-top: 1px solid rgba(0,0,0,.14);",
@@ -360,7 +362,7 @@
     var launcher = el("button", {
       type: "button", class: "launcher", "aria-label": "Open chat", "aria-expanded": "false",
       "aria-controls": uid + "-panel"
-    }, [icon("chat"), el("span", { text: CONFIG.title, "aria-hidden": "true" })]);
+    }, [icon("chat", "i-chat"), icon("down", "i-down"), el("span", { text: CONFIG.title, "aria-hidden": "true" })]);
 
     var titleEl = el("h2", { id: uid + "-title" }, [
       CONFIG.title,
@@ -458,6 +460,13 @@
 
     function scrollDown() { log.scrollTop = log.scrollHeight; }
 
+    /** Show as much of node as fits, never scrolling its top out of view (long answers read from the top). */
+    function reveal(node) {
+      var top = node.offsetTop - 10;
+      var bottom = node.offsetTop + node.offsetHeight + 10 - log.clientHeight;
+      log.scrollTop = Math.max(0, Math.min(top, bottom));
+    }
+
     function addGreeting() {
       var g = el("div", { class: "msg bot greeting" }, [el("p", { class: "text", text: CONFIG.greeting })]);
       log.appendChild(g);
@@ -513,6 +522,7 @@
         bubble.finish();
         state.transcript.push({ role: "assistant", text: bubble.text(), status: bubble.status(), answerId: bubble.answerId() });
         done();
+        reveal(bubble.node);
       }).catch(function (err) {
         clearTimeout(timer);
         if (!bubble.hasText()) bubble.node.remove();
@@ -547,7 +557,7 @@
         } else if (name === "error") {
           failure = new StreamError(data);
         }
-        scrollDown();
+        reveal(bubble.node);
       });
       if (!res.body || !res.body.getReader) {
         return res.text().then(function (t) { parser.feed(t); parser.end(); if (failure) throw failure; });
@@ -575,7 +585,8 @@
 
     function clearErrors() {
       if (state.countdown) { clearInterval(state.countdown); state.countdown = null; }
-      Array.prototype.forEach.call(log.querySelectorAll(".error"), function (n) { n.remove(); });
+      // a failed question went back into the input: drop it and its error from the log
+      Array.prototype.forEach.call(log.querySelectorAll(".error, .msg.user.failed"), function (n) { n.remove(); });
     }
 
     function showError(question, userMsg, err, timedOut) {
@@ -603,6 +614,7 @@
         msg = "You're offline or we can't be reached right now. Check your connection and try again.";
       }
 
+      userMsg.classList.add("failed");
       var text = el("p", { text: msg || "" });
       var retry = el("button", { type: "button", class: "retry", text: "Retry" });
       var box = el("div", { class: "error", role: "alert" }, [text, retry]);
@@ -629,9 +641,7 @@
       }
 
       retry.addEventListener("click", function () {
-        var q = input.value.trim() || question;
-        userMsg.remove();
-        ask(q);
+        ask(input.value.trim() || question);
       });
       scrollDown();
     }
@@ -680,7 +690,8 @@
           var n = parseInt(m[1], 10);
           var c = citationFor(n);
           if (!c) continue;
-          if (m.index > last) text.appendChild(document.createTextNode(full.slice(last, m.index)));
+          // glue the marker to the word before it so it never wraps onto a line of its own
+          if (m.index > last) text.appendChild(document.createTextNode(full.slice(last, m.index).replace(/ $/, "\u00a0")));
           text.appendChild(markerNode(n, c));
           last = m.index + m[0].length;
         }
