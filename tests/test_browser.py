@@ -13,8 +13,7 @@ import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,7 +43,7 @@ TIMEOUT_MS = 15_000
 
 # ------------------------------------------------------------------ fixtures
 
-class _PageHandler(SimpleHTTPRequestHandler):
+class _PageHandler(BaseHTTPRequestHandler):
     """Serves tests/browser_pages/*.html with {{API}} replaced by the live server's URL."""
 
     api = ""
@@ -115,7 +114,7 @@ def host(live_server: Any) -> Iterator[Host]:
     if port is None:
         yield Host(live_server.url, None)
         return
-    handler = partial(type("Handler", (_PageHandler,), {"api": live_server.url.rstrip("/")}))
+    handler = type("Handler", (_PageHandler,), {"api": live_server.url.rstrip("/")})
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -496,3 +495,33 @@ def test_errors_keep_the_question_and_retry(new_page: Callable[..., Any], host: 
     expect(page.locator(".msg.bot:not(.greeting)")).to_have_count(2)
     expect(page.locator(".msg.bot:not(.greeting)").nth(1)).to_have_attribute("aria-busy", "false")
     assert seen[-1] == {"question": "and magnesium?", "conversation_id": "conv-fake-123"}
+
+
+def test_slow_answer_times_out_with_a_friendly_message(new_page: Callable[..., Any], host: Host) -> None:
+    page = new_page()
+    page.clock.install()
+    host.open(page)
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:  # never answer: the widget's own 20 s timeout must fire
+        if route.request.method == "OPTIONS":
+            route.fulfill(status=204, headers={"Access-Control-Allow-Origin": "*",
+                                               "Access-Control-Allow-Headers": "Content-Type"})
+        else:
+            held.append(route)
+
+    page.route("**/v1/ask/stream", hold)
+    open_widget(page)
+    box = page.get_by_label("Your question")
+    box.fill("why do my legs feel heavy?")
+    box.press("Enter")
+    expect(page.get_by_role("button", name="Send")).to_be_disabled()
+    for _ in range(100):  # wait (in real time) for the request to reach the route
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the request never reached the network"
+    page.clock.run_for(21_000)
+    expect(page.locator(".error")).to_contain_text("That took too long")
+    expect(box).to_have_value("why do my legs feel heavy?")
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()

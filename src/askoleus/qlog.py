@@ -54,6 +54,7 @@ class QuestionLog:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # no fsync per insert (WAL keeps it consistent)
         self._db.executescript(SCHEMA)
         self.purge()
 

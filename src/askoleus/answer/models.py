@@ -46,7 +46,7 @@ class Answer(BaseModel):
 
     answer: str = Field(description="Answer text with [n] citation markers, ending with the disclaimer")
     status: Status = Field(description="answered, not_covered, medical_referral or emergency")
-    citations: list[Citation] = Field(default_factory=list)
+    citations: list[Citation] = Field(default_factory=list, description="The passages quoted, one per [n] marker")
     related: list[Related] = Field(default_factory=list, description="Closest articles (not_covered only)")
     disclaimer: str = Field(description="The supplement disclaimer, also appended to `answer`")
     conversation_id: str = Field(description="Pass back to ask a follow-up question")

@@ -59,7 +59,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         # location and reason only: the input itself is never echoed back
         problems = []
         for e in exc.errors()[:5]:
-            loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
+            where = tuple(e.get("loc", ()))
+            if e.get("type") == "extra_forbidden":
+                where = where[:-1]  # an unknown field's name is input too
+            loc = ".".join(str(p) for p in where if p != "body") or "body"
             reason = str(e.get("msg", "invalid")).removeprefix("Value error, ")
             problems.append(f"{loc}: {reason}"[:200])
         return _error(422, "invalid_request", "; ".join(problems) or "invalid request", request.state.request_id)
@@ -130,7 +133,11 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         rid = request_id()
         request.state.request_id = rid
         started = time.perf_counter()
-        response: Response = await call_next(request)  # type: ignore[operator]
+        try:
+            response: Response = await call_next(request)  # type: ignore[operator]
+        except Exception:  # noqa: BLE001 - answered here so the 500 gets the security headers, metrics, log
+            log.exception("unhandled error", extra={"request_id": rid})
+            response = _error(500, "internal_error", "internal error", rid)
         elapsed = time.perf_counter() - started
         route = request.scope.get("route")
         name = getattr(route, "path", "unmatched")
@@ -144,7 +151,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         return response
 
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
-                       allow_methods=["GET", "POST"], allow_headers=["Content-Type"], max_age=600)
+                       allow_methods=["GET", "POST"], allow_headers=["Content-Type"],
+                       expose_headers=["Retry-After"], max_age=600)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(InFlightMiddleware, limit=settings.max_in_flight)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -75,26 +75,33 @@ class BodyLimitMiddleware:
                     return await send_error(send, 413, "payload_too_large", "request body is too large")
         seen = 0
         started = False
+        exceeded = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    exceeded = True
                     raise _TooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if exceeded and not started:
+                return  # the app's own answer to the cut-off body (FastAPI makes it a 400) becomes the 413
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
-            if not started:
-                await send_error(send, 413, "payload_too_large", "request body is too large")
+            pass
+        if exceeded and not started:
+            await send_error(send, 413, "payload_too_large", "request body is too large")
 
 
 class InFlightMiddleware:

@@ -174,7 +174,7 @@ def build_index(
             new_ids = {a.id for a in corpus.articles}
             report.removed_articles = sorted(set(previous.articles) - new_ids)
 
-        fingerprint = _fingerprint(chunks, hashes, corpus.articles, embedder, csettings)
+        fingerprint = _fingerprint(chunks, hashes, corpus.articles, embedder, csettings, settings.hnsw_threshold)
         if previous and previous.manifest.get("fingerprint") == fingerprint:
             report.generation, report.unchanged = previous.generation, True
             report.dense_index = previous.manifest["dense"]["kind"]
@@ -224,11 +224,12 @@ def _write_generation(
 
 
 def _fingerprint(
-    chunks: list[Chunk], hashes: list[str], articles: list[Article], embedder: Embedder, cs: ChunkerSettings
+    chunks: list[Chunk], hashes: list[str], articles: list[Article], embedder: Embedder, cs: ChunkerSettings,
+    hnsw_threshold: int,
 ) -> str:
     """Identifies the content of a generation: same fingerprint, nothing to rebuild."""
     h = hashlib.sha256()
-    h.update(json.dumps([embedder.name, embedder.dim, cs.to_dict()]).encode())
+    h.update(json.dumps([embedder.name, embedder.dim, cs.to_dict(), hnsw_threshold]).encode())
     for c, th in zip(chunks, hashes, strict=True):
         h.update(json.dumps([c.to_dict(), th], sort_keys=True).encode())
     for a in articles:

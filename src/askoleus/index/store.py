@@ -240,6 +240,11 @@ def verify_generation(
     manifest = read_manifest(gen_dir)
     name = gen_dir.name
     try:
+        # the fields status() and load_generation() read must exist with the right types
+        fields = (manifest["model"]["name"], manifest["model"]["dim"],
+                  manifest["counts"]["chunks"], manifest["counts"]["articles"])
+        if not isinstance(fields[0], str) or not all(type(v) is int for v in fields[1:]):
+            raise TypeError
         for rel, meta in manifest["artifacts"].items():
             path = gen_dir / rel
             if ".." in Path(rel).parts or not path.is_file():

@@ -347,7 +347,7 @@
           { label: "Status", cell: function (x) { return statusPill(x.status); } },
           { label: "Top score", cls: "num", cell: function (x) { return num(x.top_score); } },
           { label: "Feedback", cell: function (x) { return feedbackPill(x.feedback); } },
-          { label: "Sources", cell: function (x) {
+          { label: "Sources", cls: "nowrap", cell: function (x) {
             var c = Array.isArray(x.citations) ? x.citations : [];
             var titles = c.map(function (y) { return str(y.section || y.title); }).filter(Boolean);
             return c.length ? el("span", { title: titles.join("\n"), text: c.length + (c.length === 1 ? " passage" : " passages") }) : el("span", { class: "muted", text: "—" });
@@ -450,7 +450,10 @@
     });
     if (key()) {
       api("/v1/console/check").then(start).catch(function (e) {
-        if (!(e instanceof AuthError)) { showApp(false); fail(null)(e); }
+        if (e instanceof AuthError) return;
+        showApp(false);
+        $("login-error").textContent = "Could not reach the server" + (e && e.status ? " (HTTP " + e.status + ")" : "") + ". Try again.";
+        $("login-error").hidden = false;
       });
     } else {
       showApp(false);

@@ -202,6 +202,7 @@
     ".cite { display: inline-flex; align-items: center; justify-content: center; min-width: 20px; height: 18px;",
     "  padding: 0 5px; margin: 0 1px; border-radius: 9px; border: 0; background: #dcebe3; color: #0f4a33;",
     "  font-size: 11.5px; font-weight: 700; line-height: 1; text-decoration: none; vertical-align: 2px; }",
+    ".nowrap { white-space: nowrap; }",
     ".cite:hover { background: #c3ddd0; }",
     ".related { margin: 8px 0 0; padding: 0 0 0 18px; }",
     ".related li { margin: 2px 0; }",
@@ -255,6 +256,8 @@
     "@media (max-width: 480px) {",
     "  .root { bottom: 14px; right: 14px; } .root.left { left: 14px; }",
     "  .root.open .launcher { display: none; }",
+    "  .msg.bot { width: 100%; max-width: 100%; } .msg.greeting { width: auto; }",
+    "  .log { padding: 12px 10px 8px; }",
     "  .panel { position: fixed; inset: 0; width: 100%; max-width: none; height: 100%; max-height: none;",
     "    border-radius: 0; border: 0; }",
     "  .head { padding-top: max(14px, env(safe-area-inset-top)); }",
@@ -691,8 +694,16 @@
           var c = citationFor(n);
           if (!c) continue;
           // glue the marker to the word before it so it never wraps onto a line of its own
-          if (m.index > last) text.appendChild(document.createTextNode(full.slice(last, m.index).replace(/ $/, "\u00a0")));
-          text.appendChild(markerNode(n, c));
+          var before = full.slice(last, m.index);
+          var tail = /(\S{1,40})(\s?)$/.exec(before);
+          var glued = el("span", { class: "nowrap" });
+          if (tail) {
+            before = before.slice(0, tail.index);
+            glued.appendChild(document.createTextNode(tail[1] + (tail[2] ? "\u00a0" : "")));
+          }
+          if (before) text.appendChild(document.createTextNode(before));
+          glued.appendChild(markerNode(n, c));
+          text.appendChild(glued);
           last = m.index + m[0].length;
         }
         if (last < full.length) text.appendChild(document.createTextNode(full.slice(last)));
