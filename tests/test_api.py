@@ -383,6 +383,8 @@ def test_unexpected_exception_is_a_bare_500(built: Settings, tmp_path: Path, emb
         assert data["error"]["request_id"]
         assert r.headers.get("x-content-type-options") == "nosniff"
         assert r.headers.get("cache-control") == "no-store"
+        assert r.headers.get("x-request-id") == data["error"]["request_id"]
+        assert 'route="/v1/ask",status="500"} 1.0' in c.get("/metrics").text
         # the stream endpoint fails the same way (before any event is sent)
         r = c.post("/v1/ask/stream", json={"question": IRON})
         assert_error_shape(r, 500, "internal_error")

@@ -186,9 +186,11 @@ def test_strict_fails_on_a_malformed_file_and_leaves_the_current_generation(sett
     """--strict (or ASKOLEUS_STRICT) turns a skipped file into an IngestError; nothing changes on disk."""
     first, _ = build(settings)
     (settings.corpus_dir / "latin1.txt").write_bytes("Caf\xe9 au lait\n\nIron.".encode("latin-1"))
-    strict = settings.model_copy(update={"strict": True}) if how == "setting" else settings
     with pytest.raises(IngestError, match=r"latin1\.txt:1: not valid UTF-8"):
-        build(strict, strict=True) if how == "argument" else build(strict)
+        if how == "argument":
+            build(settings, strict=True)
+        else:
+            build(settings.model_copy(update={"strict": True}))
     store = IndexStore(settings.index_dir)
     assert store.current_id() == first.generation and store.ids() == [first.generation]
     assert leftovers(settings) == []

@@ -124,13 +124,23 @@ def test_rollback_makes_the_previous_valid_generation_current(store: IndexStore)
     """rollback() skips invalid generations and refuses when nothing older is valid."""
     for gen in ("g1", "g2", "g3"):
         make_generation(store, gen)
-    store.activate("g3")
+        store.activate(gen)
     (store.generations / "g2" / "data.bin").write_bytes(b"bit rot")
     assert store.rollback() == "g1"
     assert store.current_id() == "g1"
     with pytest.raises(IndexNotFound, match="no valid older generation"):
         store.rollback()
     assert store.current_id() == "g1"
+
+
+def test_rollback_skips_generations_that_were_never_current(store: IndexStore) -> None:
+    """A generation a crashed build completed but never activated is not a rollback target."""
+    make_generation(store, "g1")
+    store.activate("g1")
+    make_generation(store, "g2")  # committed, then the build died before activate()
+    make_generation(store, "g3")
+    store.activate("g3")
+    assert store.rollback() == "g1"
 
 
 def test_prune_keeps_the_newest_generations_and_never_the_current_one(store: IndexStore) -> None:
@@ -268,9 +278,10 @@ def test_lock_waits_for_a_holder_that_releases(store: IndexStore) -> None:
     thread.start()
     assert held.wait(30)
     release.set()
-    with store.lock(wait_seconds=60):
-        assert done.is_set()
+    with store.lock(wait_seconds=60):  # acquired once the holder lets go
+        pass
     thread.join(30)
+    assert done.is_set()
 
 
 def test_build_locked_is_a_409_with_a_stable_code() -> None:

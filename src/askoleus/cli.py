@@ -102,10 +102,11 @@ def search(
 ) -> None:
     """Ranked passages for QUESTION, with scores."""
     from .embed import load_embedder
-    from .index import load_current
+    from .index import IndexStore, load_current
     from .retrieve import QueryEncoder, Retriever
 
     settings = _settings(index_dir=index_dir)
+    IndexStore(settings.index_dir).current_dir()  # fail fast, before the model loads
     embedder = load_embedder(settings)
     index = load_current(settings.index_dir, embedder.name, embedder.dim)
     retriever = Retriever(index, QueryEncoder(embedder), candidates=settings.candidates,
@@ -181,7 +182,7 @@ def ask(question: str, index_dir: Path | None, k: int | None, as_json: bool) -> 
     from .api.schemas import clean_question
     from .embed import load_embedder
     from .errors import InvalidRequest
-    from .index import load_current
+    from .index import IndexStore, load_current
     from .retrieve import QueryEncoder
 
     settings = _settings(index_dir=index_dir)
@@ -191,6 +192,7 @@ def ask(question: str, index_dir: Path | None, k: int | None, as_json: bool) -> 
         raise InvalidRequest(str(exc)) from None
     if len(question) > settings.max_question_chars:
         raise InvalidRequest(f"question is longer than {settings.max_question_chars} characters")
+    IndexStore(settings.index_dir).current_dir()  # fail fast, before the model loads
     embedder = load_embedder(settings)
     index = load_current(settings.index_dir, embedder.name, embedder.dim)
     answer = Answerer(settings, QueryEncoder(embedder)).ask(index, question, k)
@@ -229,9 +231,10 @@ def evaluate(file: Path, index_dir: Path | None, as_json: bool, check: bool) -> 
     """Run a golden question set against the index and report quality metrics."""
     from .embed import load_embedder
     from .evaluate import THRESHOLDS, evaluate_file, failures, format_report
-    from .index import load_current
+    from .index import IndexStore, load_current
 
     settings = _settings(index_dir=index_dir)
+    IndexStore(settings.index_dir).current_dir()  # fail fast, before the model loads
     embedder = load_embedder(settings)
     index = load_current(settings.index_dir, embedder.name, embedder.dim)
     report = evaluate_file(file, settings, embedder, index)

@@ -24,7 +24,7 @@ from .state import Services
 router = APIRouter()
 qlog_logger = logging.getLogger("askoleus.questions")
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (401, 404, 413, 422, 429, 503, 504)
+    code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 429, 503, 504)
 }
 
 

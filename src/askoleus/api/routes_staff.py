@@ -91,7 +91,8 @@ async def most_asked(
     return {"items": await anyio.to_thread.run_sync(work)}
 
 
-@router.get("/v1/console/export.csv", tags=["console"], responses=ERRORS)
+@router.get("/v1/console/export.csv", tags=["console"], response_class=Response,
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, **ERRORS})
 async def export_csv(request: Request) -> Response:
     """The question log as CSV."""
     _staff(request)

@@ -41,6 +41,8 @@ class IndexHolder:
         with self._lock:
             gen = self.store.current_id()
             if gen is None or (not force and self.current is not None and self.current.generation == gen):
+                if gen is not None:
+                    self.last_error = ""  # CURRENT is (back) on the served generation: nothing to report
                 return False
             try:
                 loaded = load_generation(self.store.generations / gen, self.embedder.name, self.embedder.dim)

@@ -65,8 +65,9 @@ class LexicalIndex:
         return sorted(p for p in directory.iterdir() if p.is_file())
 
     @classmethod
-    def load(cls, directory: Path, size: int) -> "LexicalIndex":
-        """Read what save() wrote."""
-        if size == 0:
+    def load(cls, directory: Path) -> "LexicalIndex":
+        """Read what save() wrote; the size comes from the files, so callers can cross-check it."""
+        if not (directory / "params.index.json").exists():
             return cls(bm25s.BM25(), 0)
-        return cls(bm25s.BM25.load(str(directory), allow_pickle=False, mmap=False), size)
+        bm25 = bm25s.BM25.load(str(directory), allow_pickle=False, mmap=False)
+        return cls(bm25, int(bm25.scores.get("num_docs", -1)))

@@ -83,7 +83,7 @@ def load_generation(gen_dir: Path, model: str | None = None, dim: int | None = N
         vectors = np.load(gen_dir / VECTORS, allow_pickle=False)
         sent_vectors = np.load(gen_dir / SENTENCES, allow_pickle=False).astype(np.float32)
         dense = load_dense(gen_dir / DENSE)
-        lexical = LexicalIndex.load(gen_dir / LEXICAL, len(chunks))
+        lexical = LexicalIndex.load(gen_dir / LEXICAL)
         raw_articles = json.loads((gen_dir / ARTICLES).read_text(encoding="utf-8"))
         articles = {
             a["id"]: ArticleInfo(

@@ -23,6 +23,7 @@ CURRENT = "CURRENT"
 GENERATIONS = "generations"
 TMP = "tmp"
 LOCK = ".build.lock"
+ACTIVATED = ".activated"  # marker (outside the manifest) that a generation has been current once
 FORMAT_VERSION = 1
 
 
@@ -142,11 +143,15 @@ class IndexStore:
         fsync_path(pointer)
         os.replace(pointer, self.root / CURRENT)
         fsync_path(self.root)
+        (self.generations / gen / ACTIVATED).touch()
 
     def rollback(self) -> str:
-        """Make the newest valid generation older than the current one current; returns its id."""
+        """Make the newest valid generation that was current before, and is older, current; returns its id.
+
+        Generations a crashed build completed but never activated are not rollback targets.
+        """
         current = self.current_id()
-        ids = self.ids()
+        ids = [g for g in self.ids() if (self.generations / g / ACTIVATED).exists()]
         older = [g for g in ids if current is None or g < current]
         for gen in reversed(older):
             try:
