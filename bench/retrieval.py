@@ -68,14 +68,14 @@ def pydocs_pages(corpus: str) -> list[Path]:
     raise ValueError(corpus)
 
 
-def sync_corpus(pages: Iterable[Path], dest: Path) -> int:
-    """Make dest hold exactly these pages (same relative paths); unchanged files are left alone."""
+def sync_corpus(pages: Iterable[Path], dest: Path, root: Path = PYDOCS) -> int:
+    """Make dest hold exactly these files of root (same relative paths); unchanged files are left alone."""
     wanted = {p.as_posix() for p in pages}
-    for p in list(dest.rglob("*.html")) if dest.exists() else []:
+    for p in [p for p in dest.rglob("*") if p.is_file()] if dest.exists() else []:
         if p.relative_to(dest).as_posix() not in wanted:
             p.unlink()
     for rel in sorted(wanted):
-        src, dst = PYDOCS / rel, dest / rel
+        src, dst = root / rel, dest / rel
         if not dst.exists() or not filecmp.cmp(src, dst, shallow=False):
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dst)
@@ -158,10 +158,10 @@ def main() -> None:
     results: dict[str, dict] = {}
     for name in args.corpora:
         if name == "golden":
-            corpus_dir = DATA / "corpus-golden"
-            shutil.rmtree(corpus_dir, ignore_errors=True)
-            shutil.copytree(ROOT / "corpus", corpus_dir)
-            settings, info = ensure_index("golden", corpus_dir, embedder)
+            corpus_dir = DATA / "corpus-project"
+            project = ROOT / "corpus"
+            sync_corpus([p.relative_to(project) for p in project.rglob("*") if p.is_file()], corpus_dir, project)
+            settings, info = ensure_index("project", corpus_dir, embedder)
             items: list[dict] = golden
             match: Matcher = lambda it, c: c.anchor == it["anchor"]  # noqa: E731
             kinds: tuple[str, ...] | None = ("body",)

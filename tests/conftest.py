@@ -132,16 +132,19 @@ def start_server(settings: Settings, env_extra: dict[str, str] | None = None) ->
         **os.environ, "ASKOLEUS_INDEX_DIR": str(settings.index_dir), "ASKOLEUS_CORPUS_DIR": str(settings.corpus_dir),
         "ASKOLEUS_SITE_URL": settings.site_url, **(env_extra or {}),
     }
+    log_path = Path(settings.index_dir).parent / f"server-{port}.log"
+    log_file = log_path.open("wb")  # a file, not a pipe: a full pipe would stall the server
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "askoleus.api.app:factory", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env, stdout=subprocess.DEVNULL, stderr=log_file,
     )
+    log_file.close()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+            raise RuntimeError(f"server exited: {log_path.read_text(errors='replace')[-2000:]}")
         try:
             if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
                 return url, proc

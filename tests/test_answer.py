@@ -91,9 +91,11 @@ def test_which_study_followup_cites_the_study(answerer, loaded) -> None:  # type
 
 
 def test_unknown_conversation_ids_start_fresh(answerer, loaded) -> None:  # type: ignore[no-untyped-def]
-    """A malformed id is replaced, not trusted."""
+    """A malformed id, or one we never issued, is replaced, not trusted."""
     a = answerer.ask(loaded, "and magnesium?", conversation_id="../../etc")
     assert a.conversation_id != "../../etc"
+    b = answerer.ask(loaded, "and magnesium?", conversation_id="chosen-by-the-client")
+    assert b.conversation_id != "chosen-by-the-client"
 
 
 def test_injected_instructions_are_inert(answerer, loaded) -> None:  # type: ignore[no-untyped-def]

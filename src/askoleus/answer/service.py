@@ -82,7 +82,8 @@ class Answerer:
         question = " ".join(question.split())
         cid = conversation_id if conversation_id and _CONVERSATION_ID.match(conversation_id) else None
         previous = self.conversations.last(cid)
-        cid = cid or Conversations.new_id()
+        if previous is None:  # only ids we issued and still remember continue a conversation
+            cid = Conversations.new_id()
         draft = self._draft(index, question, top_k or self.settings.top_k, previous)
         text, citations = compose(draft.quotes, index)
         body = draft.text if not text else (f"{draft.text} {text}" if draft.status != "answered" else text)

@@ -1,0 +1,263 @@
+"""Query latency: raw encode, in-process answers, and HTTP against a real uvicorn server.
+
+One run prints:
+  1. the raw model's single-query latency, `model.encode([q])` on unique questions (warm), p50/p90;
+  2. in-process `Answerer.ask` on the project's corpus index (corpus/), unique questions, p50/p99,
+     then the same questions again with the query cache warm;
+  3. HTTP `POST /v1/ask` against uvicorn started like tests/conftest.py's start_server (127.0.0.1,
+     generous rate limits), at concurrency 1 and 8, a bounded number of requests each (default
+     300, unique questions, so the server's query cache never hits): p50/p99, requests/s, errors,
+     the server's own `took_ms` p50, and the server's RSS (VmRSS and VmHWM from /proc/<pid>/status).
+
+Questions are the project's golden questions and the Python FAQ questions that route to an
+answer (no emergency/medical shortcut), made unique with a few neutral lead-ins.
+The index is built (or reused) under bench/data/index-project; the server's question log goes to
+a temporary directory.
+
+    .venv/bin/python bench/query.py
+    .venv/bin/python bench/query.py --requests 100 --server-env ASKOLEUS_TORCH_THREADS=1
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+import httpx  # noqa: E402
+import torch  # noqa: E402
+
+from askoleus.answer import Answerer  # noqa: E402
+from askoleus.answer.routing import route  # noqa: E402
+from askoleus.config import Settings  # noqa: E402
+from askoleus.embed import load_embedder  # noqa: E402
+from askoleus.index import build_index, load_current  # noqa: E402
+from askoleus.retrieve import QueryEncoder  # noqa: E402
+
+DATA = ROOT / "bench" / "data"
+LEAD_INS = ["", "Quick question: ", "I was wondering: ", "Can you tell me this: ", "Please explain: ",
+            "One more thing: ", "Hello! ", "Out of curiosity: ", "Help me understand: ", "Tell me: "]
+
+
+def pct(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    xs = sorted(values)
+    return xs[min(len(xs) - 1, max(0, int(round(p / 100 * len(xs) + 0.5)) - 1))]
+
+
+def questions() -> list[str]:
+    """Unique questions that go through retrieval (emergency and medical ones are shortcuts)."""
+    base = []
+    for name in ("golden.jsonl", "pydocs_faq.jsonl"):
+        for line in (ROOT / "eval" / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                q = " ".join(json.loads(line)["question"].split())
+                if route(q) == "answer" and len(q) < 400:
+                    base.append(q)
+    base = list(dict.fromkeys(base))
+    return list(dict.fromkeys(lead + q for lead in LEAD_INS for q in base))
+
+
+def summary(lat_ms: list[float]) -> str:
+    return (f"p50 {pct(lat_ms, 50):6.2f} ms  p90 {pct(lat_ms, 90):6.2f}  p99 {pct(lat_ms, 99):6.2f}  "
+            f"mean {statistics.fmean(lat_ms):6.2f}  (n={len(lat_ms)})")
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(settings: Settings, db: Path, log: Path, env_extra: dict[str, str]) -> tuple[str, subprocess.Popen]:
+    """uvicorn with the app factory, as tests/conftest.py starts it; waits for /readyz."""
+    port = free_port()
+    env = {
+        **os.environ, "ASKOLEUS_INDEX_DIR": str(settings.index_dir), "ASKOLEUS_CORPUS_DIR": str(settings.corpus_dir),
+        "ASKOLEUS_SITE_URL": settings.site_url, "ASKOLEUS_DB_PATH": str(db),
+        "ASKOLEUS_RATE_LIMIT_PER_MINUTE": "10000000", "ASKOLEUS_RATE_LIMIT_BURST": "10000000",
+        **env_extra,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "askoleus.api.app:factory", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return url, proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("server did not become ready")
+
+
+def rss(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM of a process, in MB."""
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(value.split()[0]) // 1024
+    return out
+
+
+def http_sequential(url: str, qs: list[str]) -> tuple[list[float], list[float], int, float]:
+    lat, took, errors = [], [], 0
+    started = time.perf_counter()
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for q in qs:
+            t = time.perf_counter()
+            try:
+                r = client.post("/v1/ask", json={"question": q})
+                ok = r.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            lat.append((time.perf_counter() - t) * 1000)
+            if ok:
+                took.append(r.json()["took_ms"])
+            else:
+                errors += 1
+    return lat, took, errors, time.perf_counter() - started
+
+
+async def _http_concurrent(url: str, qs: list[str], concurrency: int) -> tuple[list[float], list[float], int, float]:
+    lat: list[float] = []
+    took: list[float] = []
+    errors = 0
+    pending = list(reversed(qs))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+        async def worker() -> None:
+            nonlocal errors
+            while pending:
+                q = pending.pop()
+                t = time.perf_counter()
+                try:
+                    r = await client.post("/v1/ask", json={"question": q})
+                    ok = r.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                lat.append((time.perf_counter() - t) * 1000)
+                if ok:
+                    took.append(r.json()["took_ms"])
+                else:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return lat, took, errors, time.perf_counter() - started
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--requests", type=int, default=300, help="HTTP requests per concurrency level")
+    ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
+    ap.add_argument("--server-env", nargs="*", default=[], metavar="NAME=VALUE",
+                    help="extra environment for the server (e.g. ASKOLEUS_TORCH_THREADS=1)")
+    ap.add_argument("--skip-http", action="store_true")
+    args = ap.parse_args()
+
+    qs = questions()
+    need = 100 + len(args.concurrency) * args.requests + 30
+    if len(qs) < need:
+        sys.exit(f"only {len(qs)} unique questions, {need} needed: lower --requests")
+    in_process, warm_http = qs[:100], qs[100:130]
+    http_sets = [qs[130 + i * args.requests: 130 + (i + 1) * args.requests] for i in range(len(args.concurrency))]
+
+    corpus_dir = DATA / "corpus-project"
+    project = ROOT / "corpus"
+    for src in (p for p in project.rglob("*") if p.is_file()):  # same files as bench/retrieval.py uses
+        dst = corpus_dir / src.relative_to(project)
+        if not dst.exists() or dst.read_bytes() != src.read_bytes():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+    settings = Settings(corpus_dir=corpus_dir, index_dir=DATA / "index-project")
+    embedder = load_embedder(settings)
+    build_index(settings, embedder)
+    index = load_current(settings.index_dir, embedder.name, embedder.dim)
+    print(f"machine: nproc={os.cpu_count()}, torch threads={torch.get_num_threads()}, loadavg {loadavg()}; "
+          f"index: {len(index.chunks)} chunks of corpus/")
+
+    # 1. raw single-query encode
+    for q in qs[-10:]:
+        embedder.model.encode([q])
+    raw = []
+    for q in in_process:
+        t = time.perf_counter()
+        embedder.model.encode([q])
+        raw.append((time.perf_counter() - t) * 1000)
+    print(f"\nraw model.encode([q]), {torch.get_num_threads()} threads:   {summary(raw)}")
+
+    # 2. in-process answers, cold then warm query cache
+    answerer = Answerer(settings, QueryEncoder(embedder))
+    answerer.ask(index, qs[-1])
+    cold, warm = [], []
+    for q in in_process:
+        t = time.perf_counter()
+        answerer.ask(index, q)
+        cold.append((time.perf_counter() - t) * 1000)
+    for q in in_process:
+        t = time.perf_counter()
+        answerer.ask(index, q)
+        warm.append((time.perf_counter() - t) * 1000)
+    print(f"Answerer.ask, unique questions:        {summary(cold)}")
+    print(f"Answerer.ask, query cache warm:        {summary(warm)}")
+    if args.skip_http:
+        return
+
+    # 3. HTTP against uvicorn
+    env_extra = dict(kv.split("=", 1) for kv in args.server_env)
+    tmp = Path(tempfile.mkdtemp(prefix="askoleus-bench-query-"))
+    url, proc = start_server(settings, tmp / "questions.sqlite3", tmp / "server.log", env_extra)
+    try:
+        print(f"\nserver: pid {proc.pid}, {url}, env {env_extra or '{}'}; RSS after start {rss(proc.pid)}")
+        http_sequential(url, warm_http)
+        for c, batch in zip(args.concurrency, http_sets, strict=True):
+            if c == 1:
+                lat, took, errors, wall = http_sequential(url, batch)
+            else:
+                lat, took, errors, wall = asyncio.run(_http_concurrent(url, batch, c))
+            took_p50 = f"{pct(took, 50):.2f}" if took else "n/a"
+            print(f"HTTP c={c}: {summary(lat)}  {len(batch) / wall:6.1f} req/s  errors {errors}  "
+                  f"server took_ms p50 {took_p50}")
+        print(f"server RSS: {rss(proc.pid)} MB; loadavg {loadavg()}")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"\ntargets: HTTP c=1 p50 <= 1.5 x raw p50 ({1.5 * pct(raw, 50):.2f} ms) and <= 15 ms, p99 <= 40 ms; "
+          "no errors at c=8; RSS <= 600 MB")
+
+
+if __name__ == "__main__":
+    main()
