@@ -81,6 +81,13 @@ def test_followup_uses_the_previous_turn(answerer, loaded) -> None:  # type: ign
     assert "magnesium" in follow.answer.lower()
 
 
+def test_an_off_topic_question_does_not_borrow_the_conversation(answerer, loaded) -> None:  # type: ignore[no-untyped-def]
+    """Inside a conversation, a new topic the articles don't cover is still not covered."""
+    first = answerer.ask(loaded, "why is iron important for runners?")
+    for q in ("what about swimming?", "What's the capital of France?", "write me a poem"):
+        assert answerer.ask(loaded, q, conversation_id=first.conversation_id).status == "not_covered"
+
+
 def test_which_study_followup_cites_the_study(answerer, loaded) -> None:  # type: ignore[no-untyped-def]
     """'what study says that?' quotes the sentence naming the study and returns the reference."""
     first = answerer.ask(loaded, "why is iron important for runners?")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from askoleus.answer.conversations import Conversations, Turn
 
 
 def _turn(q: str) -> Turn:
-    return Turn(q, np.zeros(3, dtype=np.float32), (0,), "g1")
+    return Turn(q, (0,), "g1")
 
 
 def test_last_turn_is_remembered() -> None:

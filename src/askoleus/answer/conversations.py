@@ -8,15 +8,12 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from threading import Lock
 
-import numpy as np
-
 
 @dataclass
 class Turn:
-    """What a follow-up may lean on: the resolved question, its vector and the passages used."""
+    """What a follow-up may lean on: the resolved question and the passages used."""
 
     question: str
-    vector: np.ndarray
     chunk_positions: tuple[int, ...]
     generation: str
 

@@ -83,12 +83,29 @@ _REFERENCE_ASK = re.compile(
 _ANAPHORA = re.compile(r"\b(?:that|this|it|they|them|those|these)\b", re.IGNORECASE)
 
 
+FollowupKind = Literal["pronoun", "topic"]
+
+
+def followup_kind(question: str) -> FollowupKind | None:
+    """How a short question leans on the previous turn, if it does.
+
+    "pronoun": it refers back ("where does it come from?", "what study says that?") and is searched
+    together with the previous question. "topic": it moves to a new subject in the same frame
+    ("and magnesium?"), which the articles must cover on its own before the frame is borrowed.
+    """
+    words = re.findall(r"\w+", question)
+    if len(words) > 10:
+        return None
+    if len(words) <= 8 and (_ANAPHORA.search(question) or _REFERENCE_ASK.search(question)):
+        return "pronoun"
+    if _FOLLOWUP_START.match(question):
+        return "topic"
+    return None
+
+
 def is_followup(question: str) -> bool:
     """A short question that leans on the previous turn ("and magnesium?", "what study says that?")."""
-    words = re.findall(r"\w+", question)
-    if _FOLLOWUP_START.match(question) and len(words) <= 10:
-        return True
-    return len(words) <= 6 and bool(_ANAPHORA.search(question) or _REFERENCE_ASK.search(question))
+    return followup_kind(question) is not None
 
 
 def asks_for_reference(question: str) -> bool:

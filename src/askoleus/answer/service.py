@@ -16,11 +16,12 @@ from .extract import Quote, select_quotes
 from .models import Answer, Citation, Related, Status, Study
 from .routing import (
     EMERGENCY_TEXT, MEDICAL_TEXT, MEDICAL_WITH_PASSAGES, NOT_COVERED_RELATED, NOT_COVERED_TEXT,
-    asks_for_reference, is_followup, route,
+    asks_for_reference, followup_kind, route,
 )
 
 ANSWER_KINDS = ("body",)
-RELATED_MARGIN = 0.12  # how far below the answer threshold an article still counts as "near"
+RELATED_MARGIN = 0.12
+MAX_RESOLVED_CHARS = 400  # how far below the answer threshold an article still counts as "near"
 _CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
@@ -32,7 +33,7 @@ class Draft:
     status: Status
     quotes: list[Quote]
     related: list[Related]
-    vector: np.ndarray | None
+    resolved: str | None  # the question as searched, remembered for follow-ups; None: nothing to remember
 
 
 def compose(quotes: list[Quote], index: LoadedIndex) -> tuple[str, list[Citation]]:
@@ -87,41 +88,51 @@ class Answerer:
         draft = self._draft(index, question, top_k or self.settings.top_k, previous)
         text, citations = compose(draft.quotes, index)
         body = draft.text if not text else (f"{draft.text} {text}" if draft.status != "answered" else text)
-        if draft.vector is not None:
+        if draft.resolved is not None:
             positions = tuple(dict.fromkeys(q.hit.position for q in draft.quotes))
-            self.conversations.add(cid, Turn(question, draft.vector, positions, index.generation))
+            self.conversations.add(cid, Turn(draft.resolved, positions, index.generation))
         return Answer(
             answer=f"{body}\n\n{self.settings.disclaimer}", status=draft.status, citations=citations,
             related=draft.related, disclaimer=self.settings.disclaimer, conversation_id=cid,
             index_generation=index.generation, took_ms=round((time.perf_counter() - started) * 1000, 2),
         )
 
+    def _search(self, index: LoadedIndex, text: str, k: int) -> tuple[list[Hit], np.ndarray, bool]:
+        """Body passages for text, its vector, and whether the articles cover it."""
+        vec = self.encode(text)
+        hits = self.retriever(index).search(text, k, kinds=ANSWER_KINDS, query_vector=vec)
+        return hits, vec, coverage(index, hits, vec) >= self.settings.not_covered_threshold
+
     def _draft(self, index: LoadedIndex, question: str, k: int, previous: Turn | None) -> Draft:
         intent = route(question)
         if intent == "emergency":
             return Draft(EMERGENCY_TEXT, "emergency", [], [], None)
-        qv = self.encode(question)
-        followup = previous is not None and is_followup(question)
-        if followup and previous and asks_for_reference(question) and previous.generation == index.generation:
+        kind = followup_kind(question) if previous else None
+        same_index = previous is not None and previous.generation == index.generation
+        if kind == "pronoun" and previous and same_index and asks_for_reference(question):
             quotes = _reference_quotes(index, previous)
             if quotes:
-                return Draft("", "answered", quotes, [], previous.vector)
-        search_vec = qv
-        if followup and previous is not None:
-            mixed = 0.65 * qv + 0.35 * previous.vector
-            search_vec = (mixed / max(float(np.linalg.norm(mixed)), 1e-12)).astype(np.float32)
-        hits = self.retriever(index).search(question, k, kinds=ANSWER_KINDS, query_vector=search_vec)
-        covered = coverage(index, hits, search_vec) >= self.settings.not_covered_threshold
+                return Draft("", "answered", quotes, [], previous.question)
+        # a follow-up is searched together with the question it follows, so "it" keeps its referent;
+        # "and magnesium?" must be covered on its own first, or any topic would borrow the old frame
+        framed = f"{previous.question} {question}"[-MAX_RESOLVED_CHARS:] if previous else question
+        resolved = framed if kind == "pronoun" else question
+        hits, search_vec, covered = self._search(index, resolved, k)
+        if kind == "topic" and covered:
+            resolved = framed
+            hits, search_vec, covered = self._search(index, resolved, k)
         n = self.settings.max_answer_sentences
         if intent == "medical":
-            quotes = select_quotes(index, hits, search_vec, max_sentences=min(2, n), question=question) if covered else []
+            quotes = select_quotes(index, hits, search_vec, max_sentences=min(2, n), question=question)
+            quotes = quotes if covered else []
             return Draft(MEDICAL_TEXT + (MEDICAL_WITH_PASSAGES if quotes else ""), "medical_referral",
-                         quotes, [], search_vec)
+                         quotes, [], resolved)
         if not covered:
             related = _related(hits, self.settings.not_covered_threshold - RELATED_MARGIN)
             return Draft(NOT_COVERED_TEXT + (NOT_COVERED_RELATED if related else ""), "not_covered", [],
                          related, None)
-        return Draft("", "answered", select_quotes(index, hits, search_vec, max_sentences=n, question=question), [], search_vec)
+        quotes = select_quotes(index, hits, search_vec, max_sentences=n, question=question)
+        return Draft("", "answered", quotes, [], resolved)
 
 
 def coverage(index: LoadedIndex, hits: list[Hit], qv: np.ndarray, depth: int = 3) -> float:
