@@ -81,5 +81,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('ASKOLEUS_PORT', '8000') + '/readyz', timeout=4)"]
 
-# workers: ASKOLEUS_WORKERS (each worker loads its own copy of the model, ~300 MB)
+# Workers: ASKOLEUS_WORKERS. Each worker loads its own model (~600 MB RSS) and answers one question
+# at a time on ASKOLEUS_TORCH_THREADS threads (torch's default: all cores); with several workers set
+# ASKOLEUS_TORCH_THREADS so that workers x threads <= cores.
 CMD ["askoleus", "serve"]

@@ -15,6 +15,8 @@ Corpora (built once under bench/data/, then reused: build_index only embeds what
 
 Every question is embedded once; each mode then ranks with that vector through
 `askoleus.retrieve.Retriever.search(mode=...)`, so the numbers are those of the shipped code.
+`hybrid-best-hit` is the fusion as it was before it was re-measured (BM25 divided by the best
+candidate's BM25 instead of the query's attainable maximum, weight 0.7), kept for comparison.
 
     .venv/bin/python bench/retrieval.py                     # faq, subset, golden
     .venv/bin/python bench/retrieval.py --corpora faq golden --weights 0.5 0.7 0.9
@@ -43,13 +45,15 @@ sys.path.insert(0, str(ROOT / "src"))
 from askoleus.config import Settings  # noqa: E402
 from askoleus.embed import load_embedder  # noqa: E402
 from askoleus.index import build_index, load_current  # noqa: E402
-from askoleus.retrieve import QueryEncoder, Retriever  # noqa: E402
+import askoleus.retrieve as retrieve_module  # noqa: E402
+from askoleus.retrieve import QueryEncoder, Retriever, fuse  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 PYDOCS = DATA / "pydocs"
 EVAL = ROOT / "eval"
 SITE = "https://docs.python.org/3.11"
-DEFAULT_WEIGHTS = [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9]
+DEFAULT_WEIGHTS = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.97]
+PREVIOUS_WEIGHT = 0.7  # the default before the fusion was re-measured
 K = 10
 
 
@@ -82,9 +86,11 @@ def sync_corpus(pages: Iterable[Path], dest: Path, root: Path = PYDOCS) -> int:
     return len(wanted)
 
 
-def ensure_index(name: str, corpus_dir: Path, embedder) -> tuple[Settings, dict]:  # type: ignore[no-untyped-def]
+def ensure_index(  # type: ignore[no-untyped-def]
+    name: str, corpus_dir: Path, embedder, site_url: str = SITE
+) -> tuple[Settings, dict]:
     """Build (or reuse) the index of corpus_dir under bench/data/index-<name>."""
-    settings = Settings(corpus_dir=corpus_dir, index_dir=DATA / f"index-{name}", site_url=SITE)
+    settings = Settings(corpus_dir=corpus_dir, index_dir=DATA / f"index-{name}", site_url=site_url)
     started = time.perf_counter()
     report = build_index(settings, embedder)
     info = {
@@ -100,7 +106,13 @@ Matcher = Callable[[dict, object], bool]
 
 
 def configs(weights: list[float]) -> list[tuple[str, float | None]]:
-    return [("dense", None), ("lexical", None), ("rrf", None)] + [("hybrid", w) for w in weights]
+    return ([("dense", None), ("lexical", None), ("rrf", None), ("hybrid-best-hit", PREVIOUS_WEIGHT)]
+            + [("hybrid", w) for w in weights])
+
+
+def _fuse_scaled_by_best_hit(dense, lexical, mode, dense_weight, lexical_max=None):  # type: ignore[no-untyped-def]
+    """The fusion before it was re-measured: BM25 divided by the best candidate's BM25."""
+    return fuse(dense, lexical, mode, dense_weight)
 
 
 def evaluate(index, encoder: QueryEncoder, items: list[dict], match: Matcher,  # type: ignore[no-untyped-def]
@@ -110,10 +122,19 @@ def evaluate(index, encoder: QueryEncoder, items: list[dict], match: Matcher,  #
     rows = []
     for mode, w in configs(weights):
         retriever = Retriever(index, encoder, candidates=Settings().candidates,
-                              dense_weight=w if w is not None else 0.7)
+                              dense_weight=w if w is not None else Settings().dense_weight)
         ranks: list[int | None] = []
         for it, qv in zip(items, vectors, strict=True):
-            hits = retriever.search(it["question"], K, kinds=kinds, mode=mode, query_vector=qv)  # type: ignore[arg-type]
+            if mode == "hybrid-best-hit":
+                retrieve_module.fuse = _fuse_scaled_by_best_hit
+                try:
+                    hits = retriever.search(it["question"], K, kinds=kinds, mode="hybrid", query_vector=qv)
+                finally:
+                    retrieve_module.fuse = fuse
+            else:
+                hits = retriever.search(
+                    it["question"], K, kinds=kinds, mode=mode, query_vector=qv  # type: ignore[arg-type]
+                )
             ranks.append(next((i for i, h in enumerate(hits, 1) if match(it, h.chunk)), None))
         n = len(ranks)
         rows.append({
@@ -133,6 +154,8 @@ def table(title: str, rows: list[dict]) -> str:
            "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         w = "" if r["weight"] is None else f"{r['weight']:.2f}"
+        if r["mode"] == "hybrid" and r["weight"] == Settings().dense_weight:
+            w += " (default)"
         delta = r["mrr"] - dense["mrr"]
         out.append(f"| {r['mode']} | {w} | {r['hit@1']:.3f} | {r['hit@3']:.3f} | {r['hit@10']:.3f} | "
                    f"{r['mrr']:.3f} | {delta:+.3f} |")
@@ -145,7 +168,7 @@ def load_jsonl(path: Path) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpora", nargs="+", default=["faq", "subset", "golden"],
+    ap.add_argument("--corpora", nargs="+", default=["faq", "subset", "full", "golden"],
                     choices=["faq", "subset", "full", "golden"])
     ap.add_argument("--weights", nargs="+", type=float, default=DEFAULT_WEIGHTS)
     ap.add_argument("--json", type=Path, help="also write all rows (with per-item ranks) here")
@@ -161,7 +184,8 @@ def main() -> None:
             corpus_dir = DATA / "corpus-project"
             project = ROOT / "corpus"
             sync_corpus([p.relative_to(project) for p in project.rglob("*") if p.is_file()], corpus_dir, project)
-            settings, info = ensure_index("project", corpus_dir, embedder)
+            # default site URL, as bench/query.py builds the same index
+            settings, info = ensure_index("project", corpus_dir, embedder, Settings().site_url)
             items: list[dict] = golden
             match: Matcher = lambda it, c: c.anchor == it["anchor"]  # noqa: E731
             kinds: tuple[str, ...] | None = ("body",)
@@ -182,11 +206,15 @@ def main() -> None:
         print(f"\n[{name}] index: {json.dumps(info)}", flush=True)
         print(table(title, rows), flush=True)
 
-    print("\n### hybrid minus dense (MRR@10 / hit@1 / hit@3), per weight")
+    print("\n### hybrid minus dense (MRR@10 / hit@1 / hit@3 / hit@10), per weight ('old' = hybrid-best-hit)")
     for name, res in results.items():
         dense = next(r for r in res["rows"] if r["mode"] == "dense")
-        cells = [f"{r['weight']:.2f}: {r['mrr'] - dense['mrr']:+.3f}/{r['hit@1'] - dense['hit@1']:+.3f}/"
-                 f"{r['hit@3'] - dense['hit@3']:+.3f}" for r in res["rows"] if r["mode"] == "hybrid"]
+        cells = []
+        for r in res["rows"]:
+            if r["mode"].startswith("hybrid"):
+                label = ("old " if r["mode"] != "hybrid" else "") + f"{r['weight']:.2f}"
+                deltas = "/".join(f"{r[m] - dense[m]:+.3f}" for m in ("mrr", "hit@1", "hit@3", "hit@10"))
+                cells.append(f"{label}: {deltas}")
         print(f"- {name}: " + ", ".join(cells))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

@@ -95,8 +95,8 @@ def test_multi_stage_on_python_slim(text: str) -> None:
 
 def test_cpu_only_torch_is_pinned(text: str) -> None:
     runs = " ".join(a for n, a in instructions(text) if n == "RUN")
-    assert re.search(r"pip install (?:--no-cache-dir )?torch==2\.13\.0 --index-url https://download\.pytorch\.org/whl/cpu",
-                     runs), "torch==2.13.0 must come from the PyTorch CPU index"
+    cpu_torch = r"pip install (?:--no-cache-dir )?torch==2\.13\.0 --index-url https://download\.pytorch\.org/whl/cpu"
+    assert re.search(cpu_torch, runs), "torch==2.13.0 must come from the PyTorch CPU index"
     torch_at = runs.index("torch==2.13.0")
     project_at = re.search(r"pip install (?:--no-cache-dir )?\.(?:\s|$)", runs)
     assert project_at, "the project is installed with `pip install .`"

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
+import warnings
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from .errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -71,20 +75,102 @@ class SentenceTransformerEmbedder:
         self.max_tokens = int(self.model.max_seq_length)
         self._tokenizer = self.model.tokenizer
         self._lock = threading.Lock()
+        self._torch = torch
+        self._traced: tuple[object, list[str]] | None = None  # see prepare_queries
+        self.model.eval()  # model.encode sets this on every call; the direct path relies on it
+        # One batch can skip model.encode's per-call bookkeeping (kwarg validation through
+        # inspect.signature, eval() over every submodule, sorting): ~3 ms of a ~12 ms query.
+        self._direct = (
+            getattr(self.model, "default_prompt_name", None) is None
+            and getattr(self.model, "truncate_dim", None) is None
+            and self.model.device.type == "cpu"
+        )
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:  # torch releases the GIL; one encode at a time keeps latency predictable
-            vectors = self.model.encode(
-                texts,
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            if self._traced is not None and len(texts) == 1:
+                vectors = self._encode_one_traced(texts[0])
+            elif self._direct and len(texts) <= batch_size:
+                vectors = self._encode_batch(texts)
+            else:
+                vectors = self.model.encode(
+                    texts,
+                    batch_size=batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def prepare_queries(self) -> bool:
+        """Trace the transformer for single, unpadded texts (questions) with TorchScript.
+
+        The trace runs the same operations without the Python module overhead, ~30% faster per
+        question on 2 cores. It is kept only if it reproduces the eager model bit for bit on probe
+        questions of several lengths; otherwise (or if tracing fails) queries stay on the eager path.
+        Called by the server at start-up; returns whether the trace is in use.
+        """
+        torch = self._torch
+        modules = list(self.model.children())
+        first = modules[0] if modules else None
+        inner = getattr(first, "auto_model", None) or getattr(first, "model", None)
+        config = getattr(first, "modality_config", {}).get("text", {})
+        if (not self._direct or inner is None or type(first).__name__ != "Transformer"
+                or getattr(first, "module_output_name", "") != "token_embeddings"
+                or config.get("method") != "forward" or config.get("method_output_name") != "last_hidden_state"):
+            return False
+
+        class LastHidden(torch.nn.Module):  # shares the model's parameters: no copy of the weights
+            def __init__(self, model: torch.nn.Module) -> None:
+                super().__init__()
+                self.model = model
+
+            def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+                return self.model(**dict(zip(names, tensors, strict=True)), return_dict=False)[0]
+
+        probes = ["Why do my legs feel heavy when I run?", "iron",
+                  "What does UnboundLocalError mean, and why do lambdas (defined in a loop) all return "
+                  "the same result? " * 4]
+        with self._lock:
+            try:
+                features = self.model.preprocess([probes[0]])
+                names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in features]
+                with torch.no_grad(), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # TracerWarnings about shape checks: see the probes
+                    traced = torch.jit.trace(LastHidden(inner).eval(), tuple(features[k] for k in names),
+                                             check_trace=False)
+                self._traced = (traced, names)
+                same = all(np.array_equal(self._encode_one_traced(p), self._encode_batch([p])) for p in probes)
+            except Exception as exc:  # noqa: BLE001 - any failure keeps the eager path
+                log.info("query trace not used: %s", exc)
+                same = False
+            if not same:
+                self._traced = None
+        return self._traced is not None
+
+    def _encode_one_traced(self, text: str) -> np.ndarray:
+        """One text through the traced transformer, then the model's own pooling and normalisation."""
+        torch = self._torch
+        traced, names = self._traced  # type: ignore[misc]
+        with torch.inference_mode():
+            features = self.model.preprocess([text])
+            features["token_embeddings"] = traced(*(features[k] for k in names))
+            for module in list(self.model.children())[1:]:
+                features = module(features)
+            vectors = torch.nn.functional.normalize(features["sentence_embedding"], p=2, dim=1)
+        return vectors.float().numpy()
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        """What model.encode computes for a single batch: tokenize, forward, normalise."""
+        torch = self._torch
+        with torch.inference_mode():
+            features = self.model.preprocess(texts)
+            out = self.model(features)
+            vectors = torch.nn.functional.normalize(out["sentence_embedding"], p=2, dim=1)
+        return vectors.float().numpy()
 
     def encode_passages(
         self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
@@ -97,30 +183,36 @@ class SentenceTransformerEmbedder:
         """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32), []
-        with self._lock:
-            outs = self.model.encode(
-                texts, batch_size=batch_size, output_value=None, convert_to_numpy=False,
-                show_progress_bar=False,
-            )
         offsets = self._tokenizer(
             texts, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens
         )["offset_mapping"]
+        # Batches of texts with similar token counts: sentence-transformers sorts by character
+        # length, a poor proxy for word pieces (code, URLs), so its batches carry a lot of padding.
+        # Each batch is pooled right away, so only one batch of token embeddings is alive at a time.
+        order = sorted(range(len(texts)), key=lambda i: -len(offsets[i]))
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
-        per_passage: list[np.ndarray] = []
-        for i, out in enumerate(outs):
-            v = out["sentence_embedding"].float().cpu().numpy()
-            vectors[i] = v / max(float(np.linalg.norm(v)), 1e-12)
-            n = int(out["attention_mask"].sum())
-            tokens = out["token_embeddings"][:n].float().cpu().numpy()
-            starts = np.array([a for a, b in offsets[i][:n]])
-            ends = np.array([b for a, b in offsets[i][:n]])
-            real = ends > starts
-            sent = np.zeros((len(spans[i]), self.dim), dtype=np.float32)
-            for j, (s, e) in enumerate(spans[i]):
-                mask = real & (starts >= s) & (ends <= e)
-                pooled = tokens[mask].mean(axis=0) if mask.any() else vectors[i]
-                sent[j] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
-            per_passage.append(sent)
+        per_passage: list[np.ndarray] = [np.zeros((0, self.dim), dtype=np.float32)] * len(texts)
+        for b in range(0, len(order), batch_size):
+            batch = order[b : b + batch_size]
+            with self._lock:
+                outs = self.model.encode(
+                    [texts[i] for i in batch], batch_size=batch_size, output_value=None,
+                    convert_to_numpy=False, show_progress_bar=False,
+                )
+            for i, out in zip(batch, outs, strict=True):
+                v = out["sentence_embedding"].float().cpu().numpy()
+                vectors[i] = v / max(float(np.linalg.norm(v)), 1e-12)
+                n = int(out["attention_mask"].sum())
+                tokens = out["token_embeddings"][:n].float().cpu().numpy()
+                offs = np.asarray(offsets[i][:n], dtype=np.int64).reshape(-1, 2)
+                starts, ends = offs[:, 0], offs[:, 1]
+                real = ends > starts
+                sent = np.zeros((len(spans[i]), self.dim), dtype=np.float32)
+                for j, (s, e) in enumerate(spans[i]):
+                    mask = real & (starts >= s) & (ends <= e)
+                    pooled = tokens[mask].mean(axis=0) if mask.any() else vectors[i]
+                    sent[j] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+                per_passage[i] = sent
         return vectors, per_passage
 
     def count_tokens(self, text: str) -> int:

@@ -62,24 +62,29 @@ class QueryEncoder:
         return vec
 
 
-def fuse(dense: np.ndarray, lexical: np.ndarray, mode: Mode, dense_weight: float) -> np.ndarray:
+def fuse(
+    dense: np.ndarray, lexical: np.ndarray, mode: Mode, dense_weight: float, lexical_max: float | None = None
+) -> np.ndarray:
     """Fused scores for candidates given their cosine and raw BM25 scores.
 
-    "hybrid" is a convex combination of the cosine and the BM25 score scaled by the best BM25
-    score of the query: it keeps the dense signal's absolute scale (which rank fusion throws
-    away) and only lets exact terms re-order close calls. Chosen over RRF by measurement
-    (README, Retrieval quality).
+    "hybrid" is a convex combination of the cosine and the BM25 score scaled by `lexical_max`, the
+    best score any chunk could reach for the query (LexicalIndex.max_score; without it, the best
+    candidate's score). It keeps the dense signal's absolute scale (which rank fusion throws away)
+    and only lets exact terms re-order close calls. Scaling by the best hit instead gave a chunk
+    sharing one common word with the question a full lexical bonus, and lost to dense-only on the
+    Python docs; weight and scaling were chosen by measurement (bench/retrieval.py, bench/RESULTS.md).
     """
     if mode == "dense":
         return dense.copy()
     top = float(lexical.max()) if lexical.size else 0.0
-    lex = lexical / top if top > 0 else np.zeros_like(lexical)
     if mode == "lexical":
-        return lex
+        return lexical / top if top > 0 else np.zeros_like(lexical)
     if mode == "rrf":
         rank_d = np.argsort(np.argsort(-dense))
         rank_l = np.argsort(np.argsort(-lexical))
         return 1.0 / (RRF_K + rank_d + 1) + np.where(lexical > 0, 1.0 / (RRF_K + rank_l + 1), 0.0)
+    scale = top if lexical_max is None else max(lexical_max, top)
+    lex = lexical / scale if scale > 0 else np.zeros_like(lexical)
     return dense_weight * dense + (1.0 - dense_weight) * lex
 
 
@@ -87,7 +92,7 @@ class Retriever:
     """Searches one loaded generation."""
 
     def __init__(
-        self, index: LoadedIndex, encode: QueryEncoder, *, candidates: int = 50, dense_weight: float = 0.7
+        self, index: LoadedIndex, encode: QueryEncoder, *, candidates: int = 50, dense_weight: float = 0.94
     ) -> None:
         self.index = index
         self.encode = encode
@@ -116,7 +121,8 @@ class Retriever:
             return []
         dense = idx.vectors[cand] @ qv
         lexical = lex_all[cand]
-        fused = fuse(dense, lexical, mode, self.dense_weight)
+        lexical_max = idx.lexical.max_score(query) if mode == "hybrid" else None
+        fused = fuse(dense, lexical, mode, self.dense_weight, lexical_max)
         order = np.argsort(-fused, kind="stable")[:k]
         return [
             Hit(int(cand[j]), idx.chunks[int(cand[j])], float(fused[j]), float(dense[j]), float(lexical[j]))

@@ -105,7 +105,9 @@ async def _answer(request: Request, body: AskRequest) -> AskResponse:
 
     try:
         with anyio.fail_after(svc.settings.request_timeout_seconds):
-            return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+            return await anyio.to_thread.run_sync(
+                work, abandon_on_cancel=True, limiter=getattr(request.app.state, "answer_slots", None)
+            )
     except TimeoutError:
         raise TimedOut("the answer took too long; please try again") from None
 

@@ -57,6 +57,20 @@ class LexicalIndex:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self.bm25.get_scores(terms), dtype=np.float32)
 
+    def max_score(self, query: str) -> float:
+        """The best BM25 score a chunk could reach for query: each term's highest contribution, summed.
+
+        A score divided by this is comparable across queries (1.0 = every query term matched as well
+        as any chunk matches it), unlike a score divided by the query's best hit, which makes a match
+        on one common word look perfect.
+        """
+        vocab = getattr(self.bm25, "vocab_dict", None) or {}
+        ids = [vocab[t] for t in tokenize(query) if t in vocab]
+        if not ids or self.size == 0:
+            return 0.0
+        data, indptr = self.bm25.scores["data"], self.bm25.scores["indptr"]
+        return float(sum(data[indptr[i] : indptr[i + 1]].max(initial=0.0) for i in ids))
+
     def save(self, directory: Path) -> list[Path]:
         """Write the index files; returns their paths."""
         directory.mkdir(parents=True, exist_ok=True)
