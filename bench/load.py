@@ -26,7 +26,6 @@ import os
 import random
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+
+import localserver
+from localserver import stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = [
@@ -71,12 +73,6 @@ def is_loopback_url(url: str) -> bool:
 
 
 # -- own server --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def changed_corpus(src: Path, dst: Path) -> Path:
@@ -132,46 +128,20 @@ def prepare_index(work: Path, corpus: Path, index_src: Path | None) -> Prepared:
 
 
 def start_server(prep: Prepared, work: Path, staff_key: str, admin_key: str, concurrency: int
-                 ) -> tuple[str, subprocess.Popen[bytes], Any]:
-    port = free_port()
+                 ) -> tuple[str, subprocess.Popen[bytes]]:
+    """Our own uvicorn over the prepared index, with limits that let the load through."""
     env = {
-        **os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
         "ASKOLEUS_INDEX_DIR": str(prep.index_dir), "ASKOLEUS_CORPUS_DIR": str(prep.corpus_dir),
         "ASKOLEUS_DB_PATH": str(work / "questions.sqlite3"),
         "ASKOLEUS_STAFF_KEY": staff_key, "ASKOLEUS_ADMIN_KEY": admin_key,
         "ASKOLEUS_RATE_LIMIT_PER_MINUTE": "1000000", "ASKOLEUS_RATE_LIMIT_BURST": "1000000",
         "ASKOLEUS_MAX_IN_FLIGHT": str(max(64, 4 * concurrency)), "ASKOLEUS_RELOAD_POLL_SECONDS": "1",
     }
-    log = (work / "server.log").open("wb")  # a file, not a pipe: a full pipe would stall the server
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "askoleus.api.app:factory", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        env=env, stdout=subprocess.DEVNULL, stderr=log,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            log.close()
-            tail = (work / "server.log").read_text(errors="replace")[-2000:]
-            raise SystemExit(f"server exited with {proc.returncode}:\n{tail}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return url, proc, log
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("server did not become ready within 120 s")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
+        return localserver.start_server(env, work / "server.log", timeout=120, extra_args=["--no-access-log"])
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 # -- traffic -----------------------------------------------------------------------------------
@@ -389,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.url and not is_loopback_url(args.url):
         ap.error("--url must point to a loopback address (127.0.0.1, ::1 or localhost)")
 
-    proc = log = None
+    proc = None
     prep: Prepared | None = None
     work = args.workdir or Path(tempfile.mkdtemp(prefix="askoleus-load-"))
     try:
@@ -398,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
             work.mkdir(parents=True, exist_ok=True)
             prep = prepare_index(work, args.corpus, args.index_dir)
             admin_key = secrets.token_urlsafe(24)
-            url, proc, log = start_server(prep, work, secrets.token_urlsafe(24), admin_key, args.concurrency)
+            url, proc = start_server(prep, work, secrets.token_urlsafe(24), admin_key, args.concurrency)
             print(f"server {url} (log: {work / 'server.log'})", flush=True)
         print(f"load: {args.seconds:g} s at concurrency {args.concurrency} against {url}", flush=True)
         started = time.monotonic()
@@ -408,8 +378,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if proc is not None:
             stop_server(proc)
-        if log is not None:
-            log.close()
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
     print_report(summary)

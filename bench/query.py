@@ -28,7 +28,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 import httpx  # noqa: E402
+import localserver  # noqa: E402
 import torch  # noqa: E402
 
 from askoleus.answer import Answerer  # noqa: E402
@@ -86,39 +86,15 @@ def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(settings: Settings, db: Path, log: Path, env_extra: dict[str, str]) -> tuple[str, subprocess.Popen]:
-    """uvicorn with the app factory, as tests/conftest.py starts it; waits for /readyz."""
-    port = free_port()
+    """Our own uvicorn over settings' index (the tests start theirs the same way, via localserver)."""
     env = {
-        **os.environ, "ASKOLEUS_INDEX_DIR": str(settings.index_dir), "ASKOLEUS_CORPUS_DIR": str(settings.corpus_dir),
+        "ASKOLEUS_INDEX_DIR": str(settings.index_dir), "ASKOLEUS_CORPUS_DIR": str(settings.corpus_dir),
         "ASKOLEUS_SITE_URL": settings.site_url, "ASKOLEUS_DB_PATH": str(db),
         "ASKOLEUS_RATE_LIMIT_PER_MINUTE": "10000000", "ASKOLEUS_RATE_LIMIT_BURST": "10000000",
         **env_extra,
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "askoleus.api.app:factory", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return url, proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("server did not become ready")
+    return localserver.start_server(env, log)
 
 
 def rss(pid: int) -> dict[str, int]:
@@ -263,11 +239,7 @@ def main() -> None:
                       f" -> HTTP p50 / raw p50 = {pct(lat, 50) / pct(both, 50):.2f}")
         print(f"server RSS: {rss(proc.pid)} MB; loadavg {loadavg()}")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        localserver.stop_server(proc)
         shutil.rmtree(tmp, ignore_errors=True)
     print("\ntargets: HTTP c=1 p50 <= 1.5 x raw encode p50 and <= 15 ms, p99 <= 40 ms; no errors at c=8; "
           "RSS <= 600 MB")

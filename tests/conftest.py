@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,11 +16,14 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
-import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from askoleus.config import Settings  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import localserver  # noqa: E402
+from localserver import free_port, stop_server  # noqa: E402,F401  (re-exported for the tests)
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -102,12 +104,6 @@ def loaded(built: Settings, embedder):  # type: ignore[no-untyped-def]
     return load_current(built.index_dir, embedder.name, embedder.dim)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class LiveServer:
     """A real uvicorn process serving a built index on 127.0.0.1."""
@@ -126,41 +122,13 @@ class LiveServer:
 
 
 def start_server(settings: Settings, env_extra: dict[str, str] | None = None) -> tuple[str, subprocess.Popen[bytes]]:
-    """Start uvicorn with the app factory and wait until /readyz answers 200."""
-    port = free_port()
+    """Start uvicorn over settings' index and wait until /readyz answers 200 (log next to the index)."""
     env = {
-        **os.environ, "ASKOLEUS_INDEX_DIR": str(settings.index_dir), "ASKOLEUS_CORPUS_DIR": str(settings.corpus_dir),
+        "ASKOLEUS_INDEX_DIR": str(settings.index_dir), "ASKOLEUS_CORPUS_DIR": str(settings.corpus_dir),
         "ASKOLEUS_SITE_URL": settings.site_url, **(env_extra or {}),
     }
-    log_path = Path(settings.index_dir).parent / f"server-{port}.log"
-    log_file = log_path.open("wb")  # a file, not a pipe: a full pipe would stall the server
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "askoleus.api.app:factory", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=log_file,
-    )
-    log_file.close()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {log_path.read_text(errors='replace')[-2000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return url, proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("server did not become ready")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    log_path = Path(settings.index_dir).parent / f"server-{time.monotonic_ns()}.log"
+    return localserver.start_server(env, log_path, timeout=120)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import lxml.html
 from lxml import etree
 
 from ..errors import IngestError
-from .common import Heading, Item, Para, Parsed, line_span, line_starts, normalise, slugify
+from .common import Heading, Item, Para, Parsed, line_span, line_starts, normalise
 
 _NOISE_TAGS = frozenset(
     "nav header footer aside script style noscript template form iframe svg button object embed canvas".split()
