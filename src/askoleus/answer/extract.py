@@ -17,6 +17,13 @@ _LEANS_BACK = re.compile(
     r"then|such|the same)\b",
     re.IGNORECASE,
 )
+# Sentences that only point to another page ("The wider picture is in our guide to …") say nothing
+# on their own: the site exports them without the link, so quoting them answers nothing.
+_SIGNPOST = re.compile(
+    r"\b(?:(?:is|are) in our (?:guide|article|post|piece)|we (?:break down|cover|explain|look at) in|"
+    r"read (?:more|our)|see our (?:guide|article|post))\b",
+    re.IGNORECASE,
+)
 NEAR_DUPLICATE = 0.92
 
 
@@ -63,7 +70,7 @@ def select_quotes(
     for q in quotes:
         if len(chosen) >= max_sentences or q.score < best - margin:
             break
-        if len(q.text.split()) < 3:
+        if len(q.text.split()) < 3 or _SIGNPOST.search(q.text):
             continue
         v = index.sentence_vectors(q.hit.position)[q.sentence]
         if any(q.text == c.text or float(v @ cv) > NEAR_DUPLICATE for c, cv in zip(chosen, chosen_vecs)):
