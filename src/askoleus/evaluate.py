@@ -145,6 +145,8 @@ def format_report(report: dict[str, Any]) -> str:
         "status accuracy: " + "  ".join(f"{k} {v:.3f}" for k, v in report["status_accuracy"].items()),
         f"disclaimer present: {report['disclaimer_rate']:.3f}",
     ]
+    if report["failures"]:
+        lines.append("items that missed (the gate is on the rates above):")
     for f in report["failures"]:
-        lines.append(f"  FAIL {f['id']}: {f['question'][:70]!r}: {', '.join(f['problems'])}")
+        lines.append(f"  miss {f['id']}: {f['question'][:70]!r}: {', '.join(f['problems'])}")
     return "\n".join(lines)
