@@ -107,51 +107,57 @@ def rss(pid: int) -> dict[str, int]:
     return out
 
 
+class Tally:
+    """Latency of every request, the server's took_ms of the good ones, and the error count."""
+
+    def __init__(self) -> None:
+        self.lat: list[float] = []
+        self.took: list[float] = []
+        self.errors = 0
+
+    def add(self, started: float, response: httpx.Response | None) -> None:
+        self.lat.append((time.perf_counter() - started) * 1000)
+        if response is not None and response.status_code == 200:
+            self.took.append(response.json()["took_ms"])
+        else:
+            self.errors += 1
+
+    def result(self, wall: float) -> tuple[list[float], list[float], int, float]:
+        return self.lat, self.took, self.errors, wall
+
+
 def http_sequential(url: str, qs: list[str]) -> tuple[list[float], list[float], int, float]:
-    lat, took, errors = [], [], 0
+    tally = Tally()
     started = time.perf_counter()
     with httpx.Client(base_url=url, timeout=30) as client:
         for q in qs:
             t = time.perf_counter()
             try:
-                r = client.post("/v1/ask", json={"question": q})
-                ok = r.status_code == 200
+                r: httpx.Response | None = client.post("/v1/ask", json={"question": q})
             except httpx.HTTPError:
-                ok = False
-            lat.append((time.perf_counter() - t) * 1000)
-            if ok:
-                took.append(r.json()["took_ms"])
-            else:
-                errors += 1
-    return lat, took, errors, time.perf_counter() - started
+                r = None
+            tally.add(t, r)
+    return tally.result(time.perf_counter() - started)
 
 
 async def _http_concurrent(url: str, qs: list[str], concurrency: int) -> tuple[list[float], list[float], int, float]:
-    lat: list[float] = []
-    took: list[float] = []
-    errors = 0
+    tally = Tally()
     pending = list(reversed(qs))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
         async def worker() -> None:
-            nonlocal errors
             while pending:
                 q = pending.pop()
                 t = time.perf_counter()
                 try:
-                    r = await client.post("/v1/ask", json={"question": q})
-                    ok = r.status_code == 200
+                    r: httpx.Response | None = await client.post("/v1/ask", json={"question": q})
                 except httpx.HTTPError:
-                    ok = False
-                lat.append((time.perf_counter() - t) * 1000)
-                if ok:
-                    took.append(r.json()["took_ms"])
-                else:
-                    errors += 1
+                    r = None
+                tally.add(t, r)
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return lat, took, errors, time.perf_counter() - started
+        return tally.result(time.perf_counter() - started)
 
 
 def main() -> None:

@@ -66,6 +66,13 @@ class BuildError(AskoleusError):
     code = "build_error"
 
 
+class NotFound(AskoleusError):
+    """The page, article or answer asked for does not exist."""
+
+    code = "not_found"
+    http_status = 404
+
+
 class InvalidRequest(AskoleusError):
     """The request is malformed; the message never echoes the input."""
 

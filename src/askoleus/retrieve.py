@@ -68,7 +68,7 @@ def fuse(
     """Fused scores for candidates given their cosine and raw BM25 scores.
 
     "hybrid" is a convex combination of the cosine and the BM25 score scaled by `lexical_max`, the
-    best score any chunk could reach for the query (LexicalIndex.max_score; without it, the best
+    best score any chunk could reach for the query (LexicalIndex.search; without it, the best
     candidate's score). It keeps the dense signal's absolute scale (which rank fusion throws away)
     and only lets exact terms re-order close calls. Scaling by the best hit instead gave a chunk
     sharing one common word with the question a full lexical bonus, and lost to dense-only on the
@@ -111,7 +111,7 @@ class Retriever:
         qv = self.encode(query) if query_vector is None else query_vector
         pool = min(n, self.candidates * (4 if kinds else 1))
         _, dense_ids = search_dense(idx.dense, qv, pool)
-        lex_all = idx.lexical.scores(query)
+        lex_all, lexical_best = idx.lexical.search(query)
         lex_ids = np.argpartition(-lex_all, min(pool, n) - 1)[:pool] if pool < n else np.arange(n)
         lex_ids = lex_ids[lex_all[lex_ids] > 0]
         cand = np.unique(np.concatenate([dense_ids, lex_ids]).astype(np.int64))
@@ -121,7 +121,7 @@ class Retriever:
             return []
         dense = idx.vectors[cand] @ qv
         lexical = lex_all[cand]
-        lexical_max = idx.lexical.max_score(query) if mode == "hybrid" else None
+        lexical_max = lexical_best if mode == "hybrid" else None
         fused = fuse(dense, lexical, mode, self.dense_weight, lexical_max)
         order = np.argsort(-fused, kind="stable")[:k]
         return [

@@ -8,7 +8,7 @@ from importlib import resources
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from ..errors import AskoleusError
+from ..errors import NotFound
 from ..index.loaded import ArticleInfo
 from .routes import services
 
@@ -20,18 +20,11 @@ STATIC = {
 }
 
 
-class PageNotFound(AskoleusError):
-    """No such page."""
-
-    code = "not_found"
-    http_status = 404
-
-
 def _static(name: str) -> bytes:
     try:
         return resources.files("askoleus").joinpath("static", name).read_bytes()
     except FileNotFoundError:
-        raise PageNotFound(f"{name} is not available") from None
+        raise NotFound(f"{name} is not available") from None
 
 
 def render_article(article: ArticleInfo, widget_attrs: str = "") -> str:
@@ -67,7 +60,7 @@ header{{font-family:system-ui,sans-serif;color:#1f5f46;font-weight:700}}</style>
 def _first_article(request: Request) -> ArticleInfo:
     index = services(request).holder.get()
     if not index.articles:
-        raise PageNotFound("no articles are indexed")
+        raise NotFound("no articles are indexed")
     return index.articles[sorted(index.articles)[0]]
 
 
@@ -82,7 +75,7 @@ async def article_page(request: Request, article_id: str) -> HTMLResponse:
     """An indexed article (the default site URL points here, so citation links work locally)."""
     article = services(request).holder.get().articles.get(article_id)
     if article is None:
-        raise PageNotFound("no such article")
+        raise NotFound("no such article")
     return HTMLResponse(render_article(article))
 
 
@@ -96,5 +89,5 @@ async def console() -> HTMLResponse:
 async def static_file(name: str) -> Response:
     """widget.js and the console's assets."""
     if name not in STATIC:
-        raise PageNotFound("no such page")
+        raise NotFound("no such page")
     return Response(_static(name), media_type=STATIC[name], headers={"Cache-Control": "public, max-age=300"})

@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from ..answer import Answer
-from ..errors import AskoleusError, InvalidRequest
+from ..errors import AskoleusError, InvalidRequest, NotFound
 from ..sentences import split_sentences
 from .schemas import AskRequest, ErrorResponse, FeedbackRequest, clean_question
 from .security import check_key
@@ -180,13 +180,6 @@ async def feedback(request: Request, body: FeedbackRequest) -> None:
     request.app.state.limiter.check(request.app.state.client_id(request))
     if not await anyio.to_thread.run_sync(svc.qlog.feedback, body.answer_id, body.rating):
         raise NotFound("no such answer")
-
-
-class NotFound(AskoleusError):
-    """The thing asked for does not exist."""
-
-    code = "not_found"
-    http_status = 404
 
 
 @router.get("/healthz", tags=["operations"])

@@ -49,27 +49,22 @@ class LexicalIndex:
             bm25.index(corpus, show_progress=False)
         return cls(bm25, len(texts))
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every chunk for query (zeros when no query term is known)."""
+    def search(self, query: str) -> tuple[np.ndarray, float]:
+        """BM25 score of every chunk for query, and the best score a chunk could reach for it.
+
+        The maximum is each known query term's highest contribution, summed: a score divided by it is
+        comparable across queries (1.0 = every query term matched as well as any chunk matches it),
+        unlike a score divided by the query's best hit, which makes a match on one common word look
+        perfect. Zeros and 0.0 when no query term is known.
+        """
         vocab = getattr(self.bm25, "vocab_dict", None) or {}
         terms = [t for t in tokenize(query) if t in vocab]
         if not terms or self.size == 0:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self.bm25.get_scores(terms), dtype=np.float32)
-
-    def max_score(self, query: str) -> float:
-        """The best BM25 score a chunk could reach for query: each term's highest contribution, summed.
-
-        A score divided by this is comparable across queries (1.0 = every query term matched as well
-        as any chunk matches it), unlike a score divided by the query's best hit, which makes a match
-        on one common word look perfect.
-        """
-        vocab = getattr(self.bm25, "vocab_dict", None) or {}
-        ids = [vocab[t] for t in tokenize(query) if t in vocab]
-        if not ids or self.size == 0:
-            return 0.0
+            return np.zeros(self.size, dtype=np.float32), 0.0
+        scores = np.asarray(self.bm25.get_scores(terms), dtype=np.float32)
         data, indptr = self.bm25.scores["data"], self.bm25.scores["indptr"]
-        return float(sum(data[indptr[i] : indptr[i + 1]].max(initial=0.0) for i in ids))
+        best = float(sum(data[indptr[i] : indptr[i + 1]].max(initial=0.0) for i in (vocab[t] for t in terms)))
+        return scores, best
 
     def save(self, directory: Path) -> list[Path]:
         """Write the index files; returns their paths."""
