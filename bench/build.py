@@ -53,7 +53,8 @@ SKIP_DIRS = {"whatsnew", "includes"}
 def pick_pages(n: int) -> list[Path]:
     """The n smallest content pages, relative to PYDOCS (ties broken by path)."""
     pages = [
-        p.relative_to(PYDOCS) for p in PYDOCS.rglob("*.html")
+        p.relative_to(PYDOCS)
+        for p in PYDOCS.rglob("*.html")
         if p.parent != PYDOCS and p.name != "index.html" and p.relative_to(PYDOCS).parts[0] not in SKIP_DIRS
     ]
     pages.sort(key=lambda rel: ((PYDOCS / rel).stat().st_size, rel.as_posix()))
@@ -126,8 +127,10 @@ def main() -> None:
     embedder = load_embedder(settings)
     load_s = time.perf_counter() - t0
     embedder.encode(["warm up the model"] * 4, batch_size=bs)
-    print(f"machine: nproc={os.cpu_count()} torch threads={torch.get_num_threads()} torch {torch.__version__}; "
-          f"loadavg at start {loadavg()}")
+    print(
+        f"machine: nproc={os.cpu_count()} torch threads={torch.get_num_threads()} torch {torch.__version__}; "
+        f"loadavg at start {loadavg()}"
+    )
     print(f"corpus: {len(pages)} pages ({sum((corpus / p).stat().st_size for p in pages) / 1e6:.1f} MB) in {tmp}")
     print(f"model load (excluded): {load_s:.1f} s; batch size {bs}")
 
@@ -135,22 +138,33 @@ def main() -> None:
     timed_embedder = TimedEmbedder(embedder)
     report, build_wall, build_cpu = timed(lambda: build_index(settings, timed_embedder))
     n = report.chunks
-    print(f"\nbuild_index (fresh): {report.articles} articles, {n} chunks ({report.embedded} embedded), "
-          f"{len(report.skipped)} skipped")
-    print(f"  wall {build_wall:.1f} s, CPU {build_cpu:.1f} s -> {n / build_wall:.2f} chunks/s "
-          f"(of which encode_passages {timed_embedder.passage_seconds:.1f} s, "
-          f"everything else {build_wall - timed_embedder.passage_seconds:.1f} s)")
+    print(
+        f"\nbuild_index (fresh): {report.articles} articles, {n} chunks ({report.embedded} embedded), "
+        f"{len(report.skipped)} skipped"
+    )
+    print(
+        f"  wall {build_wall:.1f} s, CPU {build_cpu:.1f} s -> {n / build_wall:.2f} chunks/s "
+        f"(of which encode_passages {timed_embedder.passage_seconds:.1f} s, "
+        f"everything else {build_wall - timed_embedder.passage_seconds:.1f} s)"
+    )
 
     # 2. raw encode of the same texts (each distinct text once, as the build embeds them)
     index = load_current(index_dir, embedder.name, embedder.dim)
     texts = list({text_hash(c.embed_text): c.embed_text for c in index.chunks}.values())
     tokens = [min(embedder.count_tokens(t), embedder.max_tokens) for t in texts]
-    _, raw_wall, raw_cpu = timed(lambda: embedder.model.encode(
-        texts, batch_size=bs, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False))
-    print(f"\nraw model.encode: {len(texts)} texts, {sum(tokens)} word pieces (mean {np.mean(tokens):.0f}), "
-          f"batch {bs}, {torch.get_num_threads()} threads")
-    print(f"  wall {raw_wall:.1f} s, CPU {raw_cpu:.1f} s -> {len(texts) / raw_wall:.2f} texts/s, "
-          f"{sum(tokens) / raw_wall:.0f} word pieces/s")
+    _, raw_wall, raw_cpu = timed(
+        lambda: embedder.model.encode(
+            texts, batch_size=bs, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+    )
+    print(
+        f"\nraw model.encode: {len(texts)} texts, {sum(tokens)} word pieces (mean {np.mean(tokens):.0f}), "
+        f"batch {bs}, {torch.get_num_threads()} threads"
+    )
+    print(
+        f"  wall {raw_wall:.1f} s, CPU {raw_cpu:.1f} s -> {len(texts) / raw_wall:.2f} texts/s, "
+        f"{sum(tokens) / raw_wall:.0f} word pieces/s"
+    )
 
     # 3. ratio: build chunks/s over raw texts/s (n == len(texts) unless chunks repeat a text)
     ratio = (n / build_wall) / (len(texts) / raw_wall)
@@ -163,8 +177,10 @@ def main() -> None:
     victim = pages[len(pages) // 2]
     edit_one(corpus, victim)
     inc, wall, cpu = timed(lambda: build_index(settings, embedder))
-    print(f"incremental rebuild after editing {victim}: {wall:.1f} s wall, {cpu:.1f} s CPU "
-          f"({inc.embedded} embedded, {inc.reused} reused, {inc.chunks} chunks, new generation {inc.generation})")
+    print(
+        f"incremental rebuild after editing {victim}: {wall:.1f} s wall, {cpu:.1f} s CPU "
+        f"({inc.embedded} embedded, {inc.reused} reused, {inc.chunks} chunks, new generation {inc.generation})"
+    )
 
     # 5. peak RSS
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -119,24 +119,33 @@ def prepare_index(work: Path, corpus: Path, index_src: Path | None) -> Prepared:
         store = IndexStore(index_dir)
     old = store.current_id()
     assert old is not None
-    report = build_index(Settings(corpus_dir=changed_corpus(corpus, work / "corpus-b"), index_dir=index_dir,
-                                  keep_generations=50), embedder)
+    report = build_index(
+        Settings(corpus_dir=changed_corpus(corpus, work / "corpus-b"), index_dir=index_dir, keep_generations=50),
+        embedder,
+    )
     new = None if report.unchanged else report.generation
     store.activate(old)
     print(f"index ready in {time.perf_counter() - started:.1f} s: serving {old}, reload target {new}", flush=True)
     return Prepared(index_dir, corpus, old, new)
 
 
-def start_server(prep: Prepared, work: Path, staff_key: str, admin_key: str, concurrency: int
-                 ) -> tuple[str, subprocess.Popen[bytes]]:
+def start_server(
+    prep: Prepared, work: Path, staff_key: str, admin_key: str, concurrency: int
+) -> tuple[str, subprocess.Popen[bytes]]:
     """Our own uvicorn over the prepared index, with limits that let the load through."""
     env = {
-        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-        "ASKOLEUS_INDEX_DIR": str(prep.index_dir), "ASKOLEUS_CORPUS_DIR": str(prep.corpus_dir),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "ASKOLEUS_INDEX_DIR": str(prep.index_dir),
+        "ASKOLEUS_CORPUS_DIR": str(prep.corpus_dir),
         "ASKOLEUS_DB_PATH": str(work / "questions.sqlite3"),
-        "ASKOLEUS_STAFF_KEY": staff_key, "ASKOLEUS_ADMIN_KEY": admin_key,
-        "ASKOLEUS_RATE_LIMIT_PER_MINUTE": "1000000", "ASKOLEUS_RATE_LIMIT_BURST": "1000000",
-        "ASKOLEUS_MAX_IN_FLIGHT": str(max(64, 4 * concurrency)), "ASKOLEUS_RELOAD_POLL_SECONDS": "1",
+        "ASKOLEUS_STAFF_KEY": staff_key,
+        "ASKOLEUS_ADMIN_KEY": admin_key,
+        "ASKOLEUS_RATE_LIMIT_PER_MINUTE": "1000000",
+        "ASKOLEUS_RATE_LIMIT_BURST": "1000000",
+        "ASKOLEUS_MAX_IN_FLIGHT": str(max(64, 4 * concurrency)),
+        "ASKOLEUS_RELOAD_POLL_SECONDS": "1",
     }
     try:
         return localserver.start_server(env, work / "server.log", timeout=120, extra_args=["--no-access-log"])
@@ -157,9 +166,9 @@ class Stats:
     answer_ids: deque[str] = field(default_factory=lambda: deque(maxlen=200))
     conversations: deque[str] = field(default_factory=lambda: deque(maxlen=200))
     total: int = 0
-    switch_at: float | None = None       # monotonic time the new generation was activated
-    first_new_at: float | None = None    # first response from the new generation
-    old_after_new: int = 0               # old-generation responses completed after the first new one
+    switch_at: float | None = None  # monotonic time the new generation was activated
+    first_new_at: float | None = None  # first response from the new generation
+    old_after_new: int = 0  # old-generation responses completed after the first new one
     reload_result: dict[str, Any] | None = None
 
 
@@ -181,7 +190,10 @@ class Traffic:
 
     def _question(self) -> dict[str, Any]:
         if self.stats.conversations and self.rng.random() < 0.2:
-            return {"question": self.rng.choice(FOLLOW_UPS), "conversation_id": self.rng.choice(self.stats.conversations)}
+            return {
+                "question": self.rng.choice(FOLLOW_UPS),
+                "conversation_id": self.rng.choice(self.stats.conversations),
+            }
         return {"question": self.rng.choice(QUESTIONS)}
 
     def _seen(self, generation: str) -> None:
@@ -244,8 +256,10 @@ class Traffic:
         return r.status_code, "" if r.status_code == 200 else f"HTTP {r.status_code}"
 
     async def feedback(self) -> tuple[int, str]:
-        r = await self.client.post("/v1/feedback", json={"answer_id": self.rng.choice(self.stats.answer_ids),
-                                                          "rating": self.rng.choice(["up", "down"])})
+        r = await self.client.post(
+            "/v1/feedback",
+            json={"answer_id": self.rng.choice(self.stats.answer_ids), "rating": self.rng.choice(["up", "down"])},
+        )
         return r.status_code, "" if r.status_code == 204 else f"HTTP {r.status_code}"
 
     async def healthz(self) -> tuple[int, str]:
@@ -253,8 +267,15 @@ class Traffic:
         return r.status_code, "" if r.status_code == 200 else f"HTTP {r.status_code}"
 
 
-async def run_load(url: str, seconds: float, concurrency: int, max_requests: int, admin_key: str | None,
-                   prep: Prepared | None, seed: int) -> Stats:
+async def run_load(
+    url: str,
+    seconds: float,
+    concurrency: int,
+    max_requests: int,
+    admin_key: str | None,
+    prep: Prepared | None,
+    seed: int,
+) -> Stats:
     stats = Stats()
     new_gen = prep.new_generation if prep else None
     deadline = time.monotonic() + seconds
@@ -262,6 +283,7 @@ async def run_load(url: str, seconds: float, concurrency: int, max_requests: int
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+
         async def worker(i: int) -> None:
             traffic = Traffic(client, stats, new_gen, seed * 1000 + i)
             while time.monotonic() < deadline and stats.total < max_requests:
@@ -297,23 +319,37 @@ def percentile(values: list[float], p: float) -> float:
 
 def report(stats: Stats, seconds: float, prep: Prepared | None) -> dict[str, Any]:
     endpoints = {
-        kind: {"requests": len(v), "p50_ms": round(percentile(v, 50) * 1000, 1),
-               "p95_ms": round(percentile(v, 95) * 1000, 1), "p99_ms": round(percentile(v, 99) * 1000, 1)}
-        for kind, v in sorted(stats.latencies.items()) if v
+        kind: {
+            "requests": len(v),
+            "p50_ms": round(percentile(v, 50) * 1000, 1),
+            "p95_ms": round(percentile(v, 95) * 1000, 1),
+            "p99_ms": round(percentile(v, 99) * 1000, 1),
+        }
+        for kind, v in sorted(stats.latencies.items())
+        if v
     }
     switch: dict[str, Any] = {"attempted": prep is not None and prep.new_generation is not None}
     if prep is not None:
-        switch.update(old=prep.old_generation, new=prep.new_generation,
-                      observed=stats.first_new_at is not None,
-                      seconds_to_first_new=round(stats.first_new_at - stats.switch_at, 3)
-                      if stats.first_new_at is not None and stats.switch_at is not None else None,
-                      old_responses_after_first_new=stats.old_after_new)
+        switch.update(
+            old=prep.old_generation,
+            new=prep.new_generation,
+            observed=stats.first_new_at is not None,
+            seconds_to_first_new=round(stats.first_new_at - stats.switch_at, 3)
+            if stats.first_new_at is not None and stats.switch_at is not None
+            else None,
+            old_responses_after_first_new=stats.old_after_new,
+        )
     switch["admin_reload"] = stats.reload_result
     switch["responses_by_generation"] = dict(stats.generations)
     return {
-        "seconds": seconds, "total_requests": stats.total, "requests_per_second": round(stats.total / seconds, 1),
-        "errors": dict(stats.errors), "rate_limited_429": dict(stats.rate_limited),
-        "statuses": dict(sorted(stats.statuses.items())), "endpoints": endpoints, "generation_switch": switch,
+        "seconds": seconds,
+        "total_requests": stats.total,
+        "requests_per_second": round(stats.total / seconds, 1),
+        "errors": dict(stats.errors),
+        "rate_limited_429": dict(stats.rate_limited),
+        "statuses": dict(sorted(stats.statuses.items())),
+        "endpoints": endpoints,
+        "generation_switch": switch,
     }
 
 
@@ -331,9 +367,11 @@ def print_report(summary: dict[str, Any]) -> None:
     sw = summary["generation_switch"]
     print("\ngeneration switch")
     if sw["attempted"]:
-        print(f"  {sw['old']} -> {sw['new']}: observed={sw['observed']}, first new response "
-              f"{sw['seconds_to_first_new']} s after activation, "
-              f"old-generation responses completed after it: {sw['old_responses_after_first_new']}")
+        print(
+            f"  {sw['old']} -> {sw['new']}: observed={sw['observed']}, first new response "
+            f"{sw['seconds_to_first_new']} s after activation, "
+            f"old-generation responses completed after it: {sw['old_responses_after_first_new']}"
+        )
     else:
         print("  not attempted (no second generation)")
     if sw["admin_reload"] is not None:
@@ -372,8 +410,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"server {url} (log: {work / 'server.log'})", flush=True)
         print(f"load: {args.seconds:g} s at concurrency {args.concurrency} against {url}", flush=True)
         started = time.monotonic()
-        stats = asyncio.run(run_load(url, args.seconds, args.concurrency, args.max_requests, admin_key, prep,
-                                     args.seed))
+        stats = asyncio.run(
+            run_load(url, args.seconds, args.concurrency, args.max_requests, admin_key, prep, args.seed)
+        )
         summary = report(stats, time.monotonic() - started, prep)
     finally:
         if proc is not None:

@@ -27,9 +27,23 @@ def start_server(
     port = free_port()
     with log_path.open("wb") as log:  # a file, not a pipe: a full pipe would stall the server
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "askoleus.api.app:factory", "--factory", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning", *extra_args],
-            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "askoleus.api.app:factory",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                *extra_args,
+            ],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=log,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout

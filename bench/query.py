@@ -43,9 +43,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 import httpx  # noqa: E402
-import localserver  # noqa: E402
 import torch  # noqa: E402
 
+import localserver  # noqa: E402
 from askoleus.answer import Answerer  # noqa: E402
 from askoleus.answer.routing import route  # noqa: E402
 from askoleus.config import Settings  # noqa: E402
@@ -54,8 +54,18 @@ from askoleus.index import build_index, load_current  # noqa: E402
 from askoleus.retrieve import QueryEncoder  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
-LEAD_INS = ["", "Quick question: ", "I was wondering: ", "Can you tell me this: ", "Please explain: ",
-            "One more thing: ", "Hello! ", "Out of curiosity: ", "Help me understand: ", "Tell me: "]
+LEAD_INS = [
+    "",
+    "Quick question: ",
+    "I was wondering: ",
+    "Can you tell me this: ",
+    "Please explain: ",
+    "One more thing: ",
+    "Hello! ",
+    "Out of curiosity: ",
+    "Help me understand: ",
+    "Tell me: ",
+]
 
 
 def pct(values: list[float], p: float) -> float:
@@ -78,8 +88,10 @@ def questions() -> list[str]:
 
 
 def summary(lat_ms: list[float]) -> str:
-    return (f"p50 {pct(lat_ms, 50):6.2f} ms  p90 {pct(lat_ms, 90):6.2f}  p99 {pct(lat_ms, 99):6.2f}  "
-            f"mean {statistics.fmean(lat_ms):6.2f}  (n={len(lat_ms)})")
+    return (
+        f"p50 {pct(lat_ms, 50):6.2f} ms  p90 {pct(lat_ms, 90):6.2f}  p99 {pct(lat_ms, 99):6.2f}  "
+        f"mean {statistics.fmean(lat_ms):6.2f}  (n={len(lat_ms)})"
+    )
 
 
 def loadavg() -> str:
@@ -89,9 +101,12 @@ def loadavg() -> str:
 def start_server(settings: Settings, db: Path, log: Path, env_extra: dict[str, str]) -> tuple[str, subprocess.Popen]:
     """Our own uvicorn over settings' index (the tests start theirs the same way, via localserver)."""
     env = {
-        "ASKOLEUS_INDEX_DIR": str(settings.index_dir), "ASKOLEUS_CORPUS_DIR": str(settings.corpus_dir),
-        "ASKOLEUS_SITE_URL": settings.site_url, "ASKOLEUS_DB_PATH": str(db),
-        "ASKOLEUS_RATE_LIMIT_PER_MINUTE": "10000000", "ASKOLEUS_RATE_LIMIT_BURST": "10000000",
+        "ASKOLEUS_INDEX_DIR": str(settings.index_dir),
+        "ASKOLEUS_CORPUS_DIR": str(settings.corpus_dir),
+        "ASKOLEUS_SITE_URL": settings.site_url,
+        "ASKOLEUS_DB_PATH": str(db),
+        "ASKOLEUS_RATE_LIMIT_PER_MINUTE": "10000000",
+        "ASKOLEUS_RATE_LIMIT_BURST": "10000000",
         **env_extra,
     }
     return localserver.start_server(env, log)
@@ -145,6 +160,7 @@ async def _http_concurrent(url: str, qs: list[str], concurrency: int) -> tuple[l
     pending = list(reversed(qs))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+
         async def worker() -> None:
             while pending:
                 q = pending.pop()
@@ -164,8 +180,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=300, help="HTTP requests per concurrency level")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
-    ap.add_argument("--server-env", nargs="*", default=[], metavar="NAME=VALUE",
-                    help="extra environment for the server (e.g. ASKOLEUS_TORCH_THREADS=1)")
+    ap.add_argument(
+        "--server-env",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the server (e.g. ASKOLEUS_TORCH_THREADS=1)",
+    )
     ap.add_argument("--skip-http", action="store_true")
     args = ap.parse_args()
 
@@ -175,8 +196,8 @@ def main() -> None:
     if len(qs) < need:
         sys.exit(f"only {len(qs)} unique questions, {need} needed: lower --requests")
     in_process, warm_http = qs[:100], qs[100:130]
-    http_sets = [qs[130 + i * args.requests: 130 + (i + 1) * args.requests] for i in range(len(args.concurrency))]
-    bracket = qs[130 + n_http: 130 + n_http + 200]  # raw encodes right before and after HTTP c=1
+    http_sets = [qs[130 + i * args.requests : 130 + (i + 1) * args.requests] for i in range(len(args.concurrency))]
+    bracket = qs[130 + n_http : 130 + n_http + 200]  # raw encodes right before and after HTTP c=1
 
     corpus_dir = DATA / "corpus-project"
     project = ROOT / "corpus"
@@ -189,8 +210,10 @@ def main() -> None:
     embedder = load_embedder(settings)
     build_index(settings, embedder)
     index = load_current(settings.index_dir, embedder.name, embedder.dim)
-    print(f"machine: nproc={os.cpu_count()}, torch threads={torch.get_num_threads()}, loadavg {loadavg()}; "
-          f"index: {len(index.chunks)} chunks of corpus/")
+    print(
+        f"machine: nproc={os.cpu_count()}, torch threads={torch.get_num_threads()}, loadavg {loadavg()}; "
+        f"index: {len(index.chunks)} chunks of corpus/"
+    )
 
     # 1. raw single-query encode
     def raw_encode(q: str) -> float:
@@ -236,19 +259,22 @@ def main() -> None:
                 lat, took, errors, wall = asyncio.run(_http_concurrent(url, batch, c))
             after = [raw_encode(q) for q in bracket[100:]] if c == 1 else []
             took_p50 = f"{pct(took, 50):.2f}" if took else "n/a"
-            print(f"HTTP c={c}: {summary(lat)}  {len(batch) / wall:6.1f} req/s  errors {errors}  "
-                  f"server took_ms p50 {took_p50}; server RSS now {rss(proc.pid)['VmRSS']} MB")
+            print(
+                f"HTTP c={c}: {summary(lat)}  {len(batch) / wall:6.1f} req/s  errors {errors}  "
+                f"server took_ms p50 {took_p50}; server RSS now {rss(proc.pid)['VmRSS']} MB"
+            )
             if before:
                 both = before + after
-                print(f"  raw model.encode([q]) right before / after: p50 {pct(before, 50):.2f} / "
-                      f"{pct(after, 50):.2f} ms"
-                      f" -> HTTP p50 / raw p50 = {pct(lat, 50) / pct(both, 50):.2f}")
+                print(
+                    f"  raw model.encode([q]) right before / after: p50 {pct(before, 50):.2f} / "
+                    f"{pct(after, 50):.2f} ms"
+                    f" -> HTTP p50 / raw p50 = {pct(lat, 50) / pct(both, 50):.2f}"
+                )
         print(f"server RSS: {rss(proc.pid)} MB; loadavg {loadavg()}")
     finally:
         localserver.stop_server(proc)
         shutil.rmtree(tmp, ignore_errors=True)
-    print("\ntargets: HTTP c=1 p50 <= 1.5 x raw encode p50 and <= 15 ms, p99 <= 40 ms; no errors at c=8; "
-          "RSS <= 600 MB")
+    print("\ntargets: HTTP c=1 p50 <= 1.5 x raw encode p50 and <= 15 ms, p99 <= 40 ms; no errors at c=8; RSS <= 600 MB")
 
 
 if __name__ == "__main__":

@@ -42,10 +42,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+import askoleus.retrieve as retrieve_module  # noqa: E402
 from askoleus.config import Settings  # noqa: E402
 from askoleus.embed import load_embedder  # noqa: E402
 from askoleus.index import build_index, load_current  # noqa: E402
-import askoleus.retrieve as retrieve_module  # noqa: E402
 from askoleus.retrieve import QueryEncoder, Retriever, fuse  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
@@ -60,6 +60,7 @@ K = 10
 # -- corpora ---------------------------------------------------------------------------------
 def pydocs_pages(corpus: str) -> list[Path]:
     """The pages of a named pydocs corpus, relative to PYDOCS, in a fixed order."""
+
     def html(sub: str) -> list[Path]:
         return sorted(p.relative_to(PYDOCS) for p in (PYDOCS / sub).glob("*.html") if p.name != "index.html")
 
@@ -94,8 +95,11 @@ def ensure_index(  # type: ignore[no-untyped-def]
     started = time.perf_counter()
     report = build_index(settings, embedder)
     info = {
-        "articles": report.articles, "chunks": report.chunks, "embedded": report.embedded,
-        "skipped": len(report.skipped), "unchanged": report.unchanged,
+        "articles": report.articles,
+        "chunks": report.chunks,
+        "embedded": report.embedded,
+        "skipped": len(report.skipped),
+        "unchanged": report.unchanged,
         "seconds": round(time.perf_counter() - started, 1),
     }
     return settings, info
@@ -106,8 +110,9 @@ Matcher = Callable[[dict, object], bool]
 
 
 def configs(weights: list[float]) -> list[tuple[str, float | None]]:
-    return ([("dense", None), ("lexical", None), ("rrf", None), ("hybrid-best-hit", PREVIOUS_WEIGHT)]
-            + [("hybrid", w) for w in weights])
+    return [("dense", None), ("lexical", None), ("rrf", None), ("hybrid-best-hit", PREVIOUS_WEIGHT)] + [
+        ("hybrid", w) for w in weights
+    ]
 
 
 def _fuse_scaled_by_best_hit(dense, lexical, mode, dense_weight, lexical_max=None):  # type: ignore[no-untyped-def]
@@ -115,14 +120,24 @@ def _fuse_scaled_by_best_hit(dense, lexical, mode, dense_weight, lexical_max=Non
     return fuse(dense, lexical, mode, dense_weight)
 
 
-def evaluate(index, encoder: QueryEncoder, items: list[dict], match: Matcher,  # type: ignore[no-untyped-def]
-             weights: list[float], kinds: tuple[str, ...] | None) -> list[dict]:
+def evaluate(
+    index,
+    encoder: QueryEncoder,
+    items: list[dict],
+    match: Matcher,  # type: ignore[no-untyped-def]
+    weights: list[float],
+    kinds: tuple[str, ...] | None,
+) -> list[dict]:
     """One row per (mode, weight): hit@1, hit@3, hit@10, MRR@10."""
     vectors = [encoder(it["question"]) for it in items]
     rows = []
     for mode, w in configs(weights):
-        retriever = Retriever(index, encoder, candidates=Settings().candidates,
-                              dense_weight=w if w is not None else Settings().dense_weight)
+        retriever = Retriever(
+            index,
+            encoder,
+            candidates=Settings().candidates,
+            dense_weight=w if w is not None else Settings().dense_weight,
+        )
         ranks: list[int | None] = []
         for it, qv in zip(items, vectors, strict=True):
             if mode == "hybrid-best-hit":
@@ -133,32 +148,46 @@ def evaluate(index, encoder: QueryEncoder, items: list[dict], match: Matcher,  #
                     retrieve_module.fuse = fuse
             else:
                 hits = retriever.search(
-                    it["question"], K, kinds=kinds, mode=mode, query_vector=qv  # type: ignore[arg-type]
+                    it["question"],
+                    K,
+                    kinds=kinds,
+                    mode=mode,
+                    query_vector=qv,  # type: ignore[arg-type]
                 )
             ranks.append(next((i for i, h in enumerate(hits, 1) if match(it, h.chunk)), None))
         n = len(ranks)
-        rows.append({
-            "mode": mode, "weight": w, "n": n,
-            "hit@1": sum(r == 1 for r in ranks if r) / n,
-            "hit@3": sum(r <= 3 for r in ranks if r) / n,
-            "hit@10": sum(1 for r in ranks if r) / n,
-            "mrr": sum(1 / r for r in ranks if r) / n,
-            "ranks": ranks,
-        })
+        rows.append(
+            {
+                "mode": mode,
+                "weight": w,
+                "n": n,
+                "hit@1": sum(r == 1 for r in ranks if r) / n,
+                "hit@3": sum(r <= 3 for r in ranks if r) / n,
+                "hit@10": sum(1 for r in ranks if r) / n,
+                "mrr": sum(1 / r for r in ranks if r) / n,
+                "ranks": ranks,
+            }
+        )
     return rows
 
 
 def table(title: str, rows: list[dict]) -> str:
     dense = next(r for r in rows if r["mode"] == "dense")
-    out = [f"### {title}", "", "| mode | weight | hit@1 | hit@3 | hit@10 | MRR@10 | vs dense (MRR) |",
-           "| --- | --- | --- | --- | --- | --- | --- |"]
+    out = [
+        f"### {title}",
+        "",
+        "| mode | weight | hit@1 | hit@3 | hit@10 | MRR@10 | vs dense (MRR) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for r in rows:
         w = "" if r["weight"] is None else f"{r['weight']:.2f}"
         if r["mode"] == "hybrid" and r["weight"] == Settings().dense_weight:
             w += " (default)"
         delta = r["mrr"] - dense["mrr"]
-        out.append(f"| {r['mode']} | {w} | {r['hit@1']:.3f} | {r['hit@3']:.3f} | {r['hit@10']:.3f} | "
-                   f"{r['mrr']:.3f} | {delta:+.3f} |")
+        out.append(
+            f"| {r['mode']} | {w} | {r['hit@1']:.3f} | {r['hit@3']:.3f} | {r['hit@10']:.3f} | "
+            f"{r['mrr']:.3f} | {delta:+.3f} |"
+        )
     return "\n".join(out)
 
 
@@ -168,8 +197,9 @@ def load_jsonl(path: Path) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpora", nargs="+", default=["faq", "subset", "full", "golden"],
-                    choices=["faq", "subset", "full", "golden"])
+    ap.add_argument(
+        "--corpora", nargs="+", default=["faq", "subset", "full", "golden"], choices=["faq", "subset", "full", "golden"]
+    )
     ap.add_argument("--weights", nargs="+", type=float, default=DEFAULT_WEIGHTS)
     ap.add_argument("--json", type=Path, help="also write all rows (with per-item ranks) here")
     args = ap.parse_args()

@@ -16,14 +16,14 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
-from askoleus.config import Settings  # noqa: E402
+from askoleus.config import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-import localserver  # noqa: E402
-from localserver import free_port, stop_server  # noqa: E402,F401  (re-exported for the tests)
+import localserver
+from localserver import free_port, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -55,8 +55,10 @@ class FakeEmbedder:
 
     def encode_passages(self, texts, spans, batch_size=32):  # type: ignore[no-untyped-def]
         vecs = self.encode(texts)
-        return vecs, [np.stack([self._vec(t[s:e]) for s, e in sp]) if sp else np.zeros((0, self.dim), np.float32)
-                      for t, sp in zip(texts, spans)]
+        return vecs, [
+            np.stack([self._vec(t[s:e]) for s, e in sp]) if sp else np.zeros((0, self.dim), np.float32)
+            for t, sp in zip(texts, spans)
+        ]
 
     def count_tokens(self, text: str) -> int:
         return len(text.split()) + 2
@@ -124,8 +126,10 @@ class LiveServer:
 def start_server(settings: Settings, env_extra: dict[str, str] | None = None) -> tuple[str, subprocess.Popen[bytes]]:
     """Start uvicorn over settings' index and wait until /readyz answers 200 (log next to the index)."""
     env = {
-        "ASKOLEUS_INDEX_DIR": str(settings.index_dir), "ASKOLEUS_CORPUS_DIR": str(settings.corpus_dir),
-        "ASKOLEUS_SITE_URL": settings.site_url, **(env_extra or {}),
+        "ASKOLEUS_INDEX_DIR": str(settings.index_dir),
+        "ASKOLEUS_CORPUS_DIR": str(settings.corpus_dir),
+        "ASKOLEUS_SITE_URL": settings.site_url,
+        **(env_extra or {}),
     }
     log_path = Path(settings.index_dir).parent / f"server-{time.monotonic_ns()}.log"
     return localserver.start_server(env, log_path, timeout=120)
@@ -139,11 +143,16 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, built: Settings) -> It
     shutil.copytree(built.index_dir, index_dir)
     settings = Settings(corpus_dir=built.corpus_dir, index_dir=index_dir)
     host_port = free_port()
-    url, proc = start_server(settings, {
-        "ASKOLEUS_STAFF_KEY": STAFF_KEY, "ASKOLEUS_ADMIN_KEY": ADMIN_KEY,
-        "ASKOLEUS_RATE_LIMIT_PER_MINUTE": "100000", "ASKOLEUS_RATE_LIMIT_BURST": "100000",
-        "ASKOLEUS_RELOAD_POLL_SECONDS": "0.5",
-        "ASKOLEUS_CORS_ORIGINS": f'["http://127.0.0.1:{host_port}", "http://localhost:{host_port}"]',
-    })
+    url, proc = start_server(
+        settings,
+        {
+            "ASKOLEUS_STAFF_KEY": STAFF_KEY,
+            "ASKOLEUS_ADMIN_KEY": ADMIN_KEY,
+            "ASKOLEUS_RATE_LIMIT_PER_MINUTE": "100000",
+            "ASKOLEUS_RATE_LIMIT_BURST": "100000",
+            "ASKOLEUS_RELOAD_POLL_SECONDS": "0.5",
+            "ASKOLEUS_CORS_ORIGINS": f'["http://127.0.0.1:{host_port}", "http://localhost:{host_port}"]',
+        },
+    )
     yield LiveServer(url, settings, STAFF_KEY, ADMIN_KEY, host_port, proc)
     stop_server(proc)

@@ -39,16 +39,21 @@ def test_iron_answer_is_extractive_and_cited(answerer, loaded) -> None:  # type:
 
 
 def test_signpost_sentences_are_not_quoted(answerer, loaded) -> None:  # type: ignore[no-untyped-def]
-    """"The wider picture is in our guide to …" points to a link the export lost: it answers nothing."""
+    """ "The wider picture is in our guide to …" points to a link the export lost: it answers nothing."""
     for q in ("Why is iron important for runners?", "What does heavy legs mean?", "Which nutrients do runners lack?"):
         a = answerer.ask(loaded, q)
-        assert "in our guide" not in a.answer and "we break down in" not in a.answer
+        assert "in our guide" not in a.answer
+        assert "we break down in" not in a.answer
 
 
 def test_disclaimer_travels_with_every_status(answerer, loaded) -> None:  # type: ignore[no-untyped-def]
     """Answered, not covered, medical and emergency replies all end with the disclaimer."""
-    for q in ("What powers every stride?", "What's the capital of France?",
-              "Can oleuropein treat my diabetes?", "I have chest pain while running"):
+    for q in (
+        "What powers every stride?",
+        "What's the capital of France?",
+        "Can oleuropein treat my diabetes?",
+        "I have chest pain while running",
+    ):
         a = answerer.ask(loaded, q)
         assert a.answer.endswith("\n\n" + DISCLAIMER)
         assert a.disclaimer == DISCLAIMER

@@ -24,15 +24,23 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
-    pytest.skip("browser tests need Chromium at /usr/bin/chromium (apt-get install -y chromium)",
-                allow_module_level=True)
+    pytest.skip(
+        "browser tests need Chromium at /usr/bin/chromium (apt-get install -y chromium)", allow_module_level=True
+    )
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
 expect = sync_api.expect
 
 PAGES = Path(__file__).parent / "browser_pages"
 ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 DISCLAIMER = "This statement has not been evaluated by the Food and Drug Administration."
 SECTION_ANCHOR = "#why-would-your-engine-be-underpowered"
 IRON_Q = "why is iron important for runners?"
@@ -43,12 +51,13 @@ TIMEOUT_MS = 15_000
 
 # ------------------------------------------------------------------ fixtures
 
+
 class _PageHandler(BaseHTTPRequestHandler):
     """Serves tests/browser_pages/*.html with {{API}} replaced by the live server's URL."""
 
     api = ""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+    def do_GET(self) -> None:
         name = urlsplit(self.path).path.lstrip("/") or "host.html"
         path = PAGES / name
         if "/" in name or not path.is_file():
@@ -62,7 +71,7 @@ class _PageHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -101,8 +110,10 @@ class Host:
     def open(self, page: Any, name: str = "host.html") -> None:
         if not self.cross_origin:
             html = (PAGES / name).read_text(encoding="utf-8").replace("{{API}}", self.api)
-            page.route(self.url(name), lambda route: route.fulfill(status=200, body=html,
-                                                                   content_type="text/html; charset=utf-8"))
+            page.route(
+                self.url(name),
+                lambda route: route.fulfill(status=200, body=html, content_type="text/html; charset=utf-8"),
+            )
         page.goto(self.url(name))
         page.wait_for_function("() => !!document.querySelector('askoleus-widget')?.shadowRoot")
 
@@ -159,6 +170,7 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
 
 # ------------------------------------------------------------------ helpers
 
+
 def shadow_eval(page: Any, script: str, arg: Any = None) -> Any:
     """Evaluate `script` (a function body of (root, arg)) against the widget's shadow root."""
     return page.evaluate(
@@ -188,8 +200,12 @@ def sse(*events: tuple[str, dict[str, Any]]) -> str:
 
 def fake_api(page: Any, responder: Callable[[Any], dict[str, Any]]) -> None:
     """Route the widget's /v1/ask/stream to `responder(request) -> fulfill kwargs` (CORS headers added)."""
-    cors = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "Content-Type",
-            "Access-Control-Allow-Methods": "GET, POST", "Access-Control-Expose-Headers": "Retry-After"}
+    cors = {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Allow-Headers": "Content-Type",
+        "Access-Control-Allow-Methods": "GET, POST",
+        "Access-Control-Expose-Headers": "Retry-After",
+    }
 
     def handle(route: Any) -> None:
         if route.request.method == "OPTIONS":
@@ -206,11 +222,22 @@ def fake_api(page: Any, responder: Callable[[Any], dict[str, Any]]) -> None:
     page.route("**/v1/ask/stream", handle)
 
 
-def fake_answer(text: str, status: str = "answered", citations: list[dict[str, Any]] | None = None,
-                **meta: Any) -> dict[str, Any]:
+def fake_answer(
+    text: str, status: str = "answered", citations: list[dict[str, Any]] | None = None, **meta: Any
+) -> dict[str, Any]:
     body = sse(
-        ("meta", {"status": status, "conversation_id": "conv-fake-123", "answer_id": "ans-fake-123",
-                  "index_generation": "g", "citations": citations or [], "related": [], **meta}),
+        (
+            "meta",
+            {
+                "status": status,
+                "conversation_id": "conv-fake-123",
+                "answer_id": "ans-fake-123",
+                "index_generation": "g",
+                "citations": citations or [],
+                "related": [],
+                **meta,
+            },
+        ),
         ("delta", {"text": text}),
         ("disclaimer", {"disclaimer": DISCLAIMER}),
         ("done", {"status": status, "took_ms": 1.0}),
@@ -226,6 +253,7 @@ def login_console(page: Any, live_server: Any) -> None:
 
 
 # ------------------------------------------------------------------ tests
+
 
 def test_widget_answers_with_citations_then_thumbs_down_reaches_console(
     new_page: Callable[..., Any], host: Host, live_server: Any
@@ -251,7 +279,8 @@ def test_widget_answers_with_citations_then_thumbs_down_reaches_console(
     expect(bubble.locator(".text")).not_to_contain_text("Food and Drug")  # not repeated in the answer text
     expect(bubble.locator(".study").first).to_contain_text("Study: ")
     conversation = page.evaluate("() => sessionStorage.getItem('askoleus.conversation')")
-    assert conversation and len(conversation) >= 8
+    assert conversation
+    assert len(conversation) >= 8
     page.screenshot(path=str(ARTIFACTS / "widget-answered.png"))
 
     off_topic = ask(page, FRANCE_Q)
@@ -310,7 +339,8 @@ def test_console_login_ask_search_export(new_page: Callable[..., Any], live_serv
     with page.expect_download() as download:
         page.get_by_role("button", name="Export CSV").click()
     csv_path = download.value.path()
-    assert csv_path and Path(csv_path).read_text(encoding="utf-8").splitlines()[0]
+    assert csv_path
+    assert Path(csv_path).read_text(encoding="utf-8").splitlines()[0]
     assert download.value.suggested_filename.endswith(".csv")
 
     page.get_by_role("button", name="Log out").click()
@@ -374,9 +404,25 @@ def test_hostile_host_css_does_not_leak_either_way(new_page: Callable[..., Any],
     host.open(page, "hostile.html")
     assert page.evaluate("() => document.querySelectorAll('askoleus-widget').length") == 1  # included twice
     styles_before = page.evaluate("() => [document.styleSheets.length, document.adoptedStyleSheets.length]")
-    fake_api(page, lambda request: fake_answer("Iron carries oxygen [1].", citations=[{
-        "n": 1, "title": "Why your legs feel heavy", "url": "https://example.org/a#s", "section": "Iron",
-        "snippet": "Iron carries oxygen.", "source": "a.txt", "score": 0.9, "chunk_id": "a/1", "references": []}]))
+    fake_api(
+        page,
+        lambda request: fake_answer(
+            "Iron carries oxygen [1].",
+            citations=[
+                {
+                    "n": 1,
+                    "title": "Why your legs feel heavy",
+                    "url": "https://example.org/a#s",
+                    "section": "Iron",
+                    "snippet": "Iron carries oxygen.",
+                    "source": "a.txt",
+                    "score": 0.9,
+                    "chunk_id": "a/1",
+                    "references": [],
+                }
+            ],
+        ),
+    )
 
     launcher = page.get_by_role("button", name="Open chat")
     expect(launcher).to_be_visible()
@@ -385,14 +431,17 @@ def test_hostile_host_css_does_not_leak_either_way(new_page: Callable[..., Any],
     bubble = ask(page, "why is iron important?")
     expect(bubble.locator("a.cite")).to_be_visible()
 
-    styles = shadow_eval(page, """
+    styles = shadow_eval(
+        page,
+        """
         const pick = (sel) => { const e = root.querySelector(sel); const s = getComputedStyle(e);
           return {display: s.display, color: s.color, fontSize: s.fontSize, visibility: s.visibility,
                   background: s.backgroundColor, border: s.borderTopStyle, family: s.fontFamily}; };
         return {launcher: pick('.launcher'), send: pick('.send'), close: pick('.close'),
                 input: pick('textarea'), text: pick('.msg.bot:not(.greeting) .text'), title: pick('h2'),
                 cite: pick('.cite'), card: pick('.card')};
-    """)
+    """,
+    )
     for name, s in styles.items():
         assert s["color"] != "rgb(255, 0, 0)", (name, s)
         assert s["fontSize"] != "40px", (name, s)
@@ -402,13 +451,15 @@ def test_hostile_host_css_does_not_leak_either_way(new_page: Callable[..., Any],
         assert s["background"] != "rgb(255, 255, 0)", (name, s)
         assert s["border"] != "dotted", (name, s)
     assert styles["launcher"]["display"] == "flex"
-    assert styles["text"]["display"] == "block" and styles["text"]["fontSize"] == "15px"
+    assert styles["text"]["display"] == "block"
+    assert styles["text"]["fontSize"] == "15px"
     assert styles["cite"]["display"] == "inline-flex"
 
     # ...and the widget added no global CSS and left the host's own styling alone.
     assert page.evaluate("() => [document.styleSheets.length, document.adoptedStyleSheets.length]") == styles_before
-    host_p = page.evaluate("() => { const s = getComputedStyle(document.getElementById('host-text'));"
-                           " return [s.color, s.fontSize]; }")
+    host_p = page.evaluate(
+        "() => { const s = getComputedStyle(document.getElementById('host-text')); return [s.color, s.fontSize]; }"
+    )
     assert host_p == ["rgb(255, 0, 0)", "40px"]
 
 
@@ -416,24 +467,37 @@ def test_api_text_is_rendered_inert(new_page: Callable[..., Any], host: Host) ->
     page = new_page()
     host.open(page)
     evil_citation = {
-        "n": 1, "title": f"Title {XSS}", "url": "javascript:window.__xss=2", "section": f"Section {XSS}",
-        "snippet": f"Snippet {XSS}", "source": "x.txt", "score": 0.5, "chunk_id": "x/1",
+        "n": 1,
+        "title": f"Title {XSS}",
+        "url": "javascript:window.__xss=2",
+        "section": f"Section {XSS}",
+        "snippet": f"Snippet {XSS}",
+        "source": "x.txt",
+        "score": 0.5,
+        "chunk_id": "x/1",
         "references": [{"n": 1, "text": XSS, "authors": XSS, "year": "2020", "title": XSS, "journal": XSS}],
     }
-    fake_api(page, lambda request: fake_answer(
-        f"Before {XSS} after [1]. <b>bold?</b> [9]", citations=[evil_citation],
-        related=[{"title": XSS, "url": "javascript:window.__xss=3"}],
-    ))
+    fake_api(
+        page,
+        lambda request: fake_answer(
+            f"Before {XSS} after [1]. <b>bold?</b> [9]",
+            citations=[evil_citation],
+            related=[{"title": XSS, "url": "javascript:window.__xss=3"}],
+        ),
+    )
     open_widget(page)
     bubble = ask(page, "is this safe?")
     expect(bubble.locator(".text")).to_contain_text(f"Before {XSS} after")
     expect(bubble.locator(".text")).to_contain_text("<b>bold?</b> [9]")  # unknown marker stays text
     expect(bubble.locator(".snippet")).to_have_text(f"Snippet {XSS}")
     page.wait_for_timeout(300)  # give a (wrongly) inserted <img> time to fire onerror
-    counts = shadow_eval(page, """
+    counts = shadow_eval(
+        page,
+        """
         return {img: root.querySelectorAll('img').length, b: root.querySelectorAll('b').length,
                 js: [...root.querySelectorAll('a')].filter(a => !/^https?:/.test(a.href)).length};
-    """)
+    """,
+    )
     assert counts == {"img": 0, "b": 0, "js": 0}
     assert page.evaluate("() => document.querySelectorAll('img').length") == 0
     assert page.evaluate("() => typeof window.__xss") == "undefined"
@@ -448,8 +512,14 @@ def test_errors_keep_the_question_and_retry(new_page: Callable[..., Any], host: 
     open_widget(page)
     box = page.get_by_label("Your question")
 
-    fake_api(page, lambda request: {"status": 429, "headers": {"Retry-After": "7", "Content-Type": "application/json"},
-                                    "body": json.dumps({"error": {"code": "rate_limited", "message": "slow down"}})})
+    fake_api(
+        page,
+        lambda request: {
+            "status": 429,
+            "headers": {"Retry-After": "7", "Content-Type": "application/json"},
+            "body": json.dumps({"error": {"code": "rate_limited", "message": "slow down"}}),
+        },
+    )
     box.fill("how should I recover?")
     box.press("Enter")
     alert = page.locator(".error")
@@ -457,15 +527,27 @@ def test_errors_keep_the_question_and_retry(new_page: Callable[..., Any], host: 
     expect(box).to_have_value("how should I recover?")
     expect(alert.get_by_role("button", name="Retry")).to_be_disabled()
 
-    fake_api(page, lambda request: {"status": 503, "headers": {"Content-Type": "application/json"},
-                                    "body": json.dumps({"error": {"code": "index_not_found", "message": "x"}})})
+    fake_api(
+        page,
+        lambda request: {
+            "status": 503,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"error": {"code": "index_not_found", "message": "x"}}),
+        },
+    )
     box.press("Enter")
     expect(alert).to_have_count(1)
     expect(alert).to_contain_text("Something went wrong on our side")
     expect(box).to_have_value("how should I recover?")
 
-    fake_api(page, lambda request: {"status": 200, "headers": {"Content-Type": "text/event-stream"},
-                                    "body": sse(("error", {"error": {"code": "internal_error", "message": "x"}}))})
+    fake_api(
+        page,
+        lambda request: {
+            "status": 200,
+            "headers": {"Content-Type": "text/event-stream"},
+            "body": sse(("error", {"error": {"code": "internal_error", "message": "x"}})),
+        },
+    )
     alert.get_by_role("button", name="Retry").click()
     expect(alert).to_contain_text("Something went wrong on our side")
 
@@ -505,8 +587,9 @@ def test_slow_answer_times_out_with_a_friendly_message(new_page: Callable[..., A
 
     def hold(route: Any) -> None:  # never answer: the widget's own 20 s timeout must fire
         if route.request.method == "OPTIONS":
-            route.fulfill(status=204, headers={"Access-Control-Allow-Origin": "*",
-                                               "Access-Control-Allow-Headers": "Content-Type"})
+            route.fulfill(
+                status=204, headers={"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "Content-Type"}
+            )
         else:
             held.append(route)
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CORPUS, FIXTURES, SEED, FakeEmbedder
 
 import askoleus.index.build as build_module
 from askoleus.config import Settings
 from askoleus.errors import BuildError, IngestError
 from askoleus.index import BuildReport, IndexStore, LoadedIndex, build_index, load_current
+from conftest import CORPUS, FIXTURES, SEED, FakeEmbedder
 
 MAGNESIUM = "magnesium-and-cramps.md"
 IRON = "iron-for-runners.html"
@@ -67,9 +67,12 @@ def test_first_build_embeds_every_chunk_and_makes_the_generation_current(setting
     report, embedder = build(settings)
     assert (report.articles, report.embedded, report.reused, report.removed) == (3, report.chunks, 0, 0)
     assert embedder.calls == report.chunks > 0
-    assert not report.unchanged and report.skipped == [] and report.dense_index == "flat-ip"
+    assert not report.unchanged
+    assert report.skipped == []
+    assert report.dense_index == "flat-ip"
     store = IndexStore(settings.index_dir)
-    assert store.ids() == [report.generation] and store.current_id() == report.generation
+    assert store.ids() == [report.generation]
+    assert store.current_id() == report.generation
     index = current(settings)
     assert len(index.chunks) == report.chunks
     assert set(index.articles) == {"why-your-legs-feel-heavy-when-you-run", "iron-for-runners", "magnesium-and-cramps"}
@@ -85,8 +88,18 @@ def test_the_report_has_the_documented_fields(settings: Settings) -> None:
     """`askoleus build --json` prints exactly these keys."""
     report, _ = build(settings)
     assert set(report.to_dict()) == {
-        "articles", "chunks", "embedded", "reused", "removed", "removed_articles", "skipped", "drafts",
-        "generation", "unchanged", "dense_index", "seconds",
+        "articles",
+        "chunks",
+        "embedded",
+        "reused",
+        "removed",
+        "removed_articles",
+        "skipped",
+        "drafts",
+        "generation",
+        "unchanged",
+        "dense_index",
+        "seconds",
     }
 
 
@@ -104,7 +117,8 @@ def test_rebuilding_an_unchanged_corpus_embeds_nothing(settings: Settings) -> No
     again, embedder = build(settings)
     assert embedder.calls == 0
     assert (again.embedded, again.reused, again.removed) == (0, first.chunks, 0)
-    assert again.unchanged and again.generation == first.generation
+    assert again.unchanged
+    assert again.generation == first.generation
     assert IndexStore(settings.index_dir).ids() == [first.generation]
 
 
@@ -122,7 +136,8 @@ def test_editing_one_article_embeds_only_its_changed_chunks(settings: Settings) 
     assert {c.article_id for c in changed} == {"magnesium-and-cramps"}
     assert any("Dark chocolate" in c.text for c in changed)
     assert report.reused == report.chunks - report.embedded
-    assert not report.unchanged and report.generation != first.generation
+    assert not report.unchanged
+    assert report.generation != first.generation
     assert after.generation == report.generation
 
 
@@ -164,7 +179,8 @@ def test_a_different_model_re_embeds_everything(settings: Settings) -> None:
         name = "other-fake"
 
     report = build_index(settings, OtherModel())
-    assert report.embedded == report.chunks == first.chunks and report.reused == 0
+    assert report.embedded == report.chunks == first.chunks
+    assert report.reused == 0
     assert load_current(settings.index_dir, "other-fake", 64).generation == report.generation
 
 
@@ -192,7 +208,8 @@ def test_strict_fails_on_a_malformed_file_and_leaves_the_current_generation(sett
         else:
             build(settings.model_copy(update={"strict": True}))
     store = IndexStore(settings.index_dir)
-    assert store.current_id() == first.generation and store.ids() == [first.generation]
+    assert store.current_id() == first.generation
+    assert store.ids() == [first.generation]
     assert leftovers(settings) == []
 
 
@@ -248,13 +265,15 @@ def test_disk_full_is_a_build_error_that_changes_nothing(
     with pytest.raises(BuildError, match="could not write the new index generation: No space left on device"):
         build(settings)
     store = IndexStore(settings.index_dir)
-    assert store.current_id() == first.generation and store.ids() == [first.generation]
+    assert store.current_id() == first.generation
+    assert store.ids() == [first.generation]
     assert current(settings).generation == first.generation
     assert leftovers(settings) == []
 
     monkeypatch.undo()
     report, _ = build(settings)
-    assert report.generation != first.generation and store.current_id() == report.generation
+    assert report.generation != first.generation
+    assert store.current_id() == report.generation
     assert any("Dark chocolate" in c.text for c in current(settings).chunks)
 
 
@@ -285,7 +304,8 @@ def test_changing_the_hnsw_threshold_rebuilds_an_unchanged_corpus(settings: Sett
     """A new threshold takes effect on the next build even if no article changed (embeddings reused)."""
     first, _ = build(settings)
     report, embedder = build(settings.model_copy(update={"hnsw_threshold": 5}))
-    assert not report.unchanged and report.generation != first.generation
+    assert not report.unchanged
+    assert report.generation != first.generation
     assert report.dense_index == current(settings).manifest["dense"]["kind"] == "hnsw-ip"
     assert embedder.calls == 0
 
@@ -311,7 +331,8 @@ def test_rollback_then_status(settings: Settings) -> None:
     store = IndexStore(settings.index_dir)
     assert store.rollback() == first.generation
     assert [(g.id, g.current, g.valid) for g in store.status()] == [
-        (second.generation, False, True), (first.generation, True, True),
+        (second.generation, False, True),
+        (first.generation, True, True),
     ]
     assert not any("Dark chocolate" in c.text for c in current(settings).chunks)
 

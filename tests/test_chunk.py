@@ -67,7 +67,7 @@ def test_every_chunk_is_within_chunk_max_tokens(all_articles: list[Article], max
 
 def test_default_chunk_size_comes_from_settings() -> None:
     """The build chunks with the Settings values (160 tokens, 40 minimum, 1 sentence overlap)."""
-    assert DEFAULT == ChunkerSettings(max_tokens=160, min_tokens=40, overlap_sentences=1)
+    assert ChunkerSettings(max_tokens=160, min_tokens=40, overlap_sentences=1) == DEFAULT
 
 
 def test_no_chunk_is_truncated_by_the_embedding_model(all_articles: list[Article], embedder) -> None:  # type: ignore[no-untyped-def]
@@ -101,7 +101,8 @@ def test_promo_chunks_have_kind_promo(seed_chunks: list[Chunk]) -> None:
     """Newsletter and shop boxes are indexed as promo, never mixed into body chunks."""
     promos = [c for c in seed_chunks if c.kind == "promo"]
     assert {c.anchor for c in promos} == {
-        "train-smarter-every-weekend-save-on-your-first-order", "run-on-a-better-supplied-engine",
+        "train-smarter-every-weekend-save-on-your-first-order",
+        "run-on-a-better-supplied-engine",
     }
     for marker in ("BLOGLOVERS", "Shop the Daily Shot", "Trusted by over 5,000"):
         assert [c.kind for c in seed_chunks if marker in c.text] == ["promo"], marker
@@ -110,7 +111,8 @@ def test_promo_chunks_have_kind_promo(seed_chunks: list[Chunk]) -> None:
 def test_references_are_their_own_chunks_without_ref_ids(seed_chunks: list[Chunk]) -> None:
     """The Sources list is indexed as references chunks (all four entries), which cite nothing themselves."""
     refs = [c for c in seed_chunks if c.kind == "references"]
-    assert refs and all(c.anchor == "sources" and c.ref_ids == () for c in refs)
+    assert refs
+    assert all(c.anchor == "sources" and c.ref_ids == () for c in refs)
     joined = "\n".join(c.text for c in refs)
     for author in ("Enoka", "Sim", "Nielsen", "Gherardi"):
         assert author in joined
@@ -132,7 +134,8 @@ def test_the_iron_chunk_cites_the_sim_reference(seed: Article, seed_chunks: list
     """ref_ids are the numbers of the Sources entries the passage mentions: Sim (2) and Nielsen (3)."""
     chunk = iron_chunk(seed_chunks)
     assert 2 in chunk.ref_ids
-    assert seed.references[1].n == 2 and seed.references[1].first_author == "Sim"
+    assert seed.references[1].n == 2
+    assert seed.references[1].first_author == "Sim"
     assert chunk.ref_ids == (2, 3)
 
 
@@ -142,8 +145,10 @@ def test_chunks_carry_article_identity_and_embed_text_context(seed: Article, see
     for c in seed_chunks:
         assert (c.article_id, c.title, c.source) == (seed.id, seed.title, "why-your-legs-feel-heavy-when-you-run.txt")
         assert c.id.startswith(f"{seed.id}/{c.anchor}/")
-        assert c.embed_text.endswith(c.text) and c.embed_text.startswith(seed.title)
-        assert c.text.strip() == c.text and c.text
+        assert c.embed_text.endswith(c.text)
+        assert c.embed_text.startswith(seed.title)
+        assert c.text.strip() == c.text
+        assert c.text
 
 
 def test_chunking_is_deterministic(seed: Article) -> None:
@@ -180,8 +185,9 @@ def test_the_seed_iron_paragraph_splits_at_its_sentence_boundaries_under_a_small
     settings = ChunkerSettings(max_tokens=64, min_tokens=0, overlap_sentences=1)
     para = next(b.text for s in seed.sections for b in s.blocks if b.text.startswith("Iron is the big one"))
     sentences = split_sentences(para)
-    windows = [c for c in chunk_article(seed, settings)
-               if c.anchor == IRON_ANCHOR and split_sentences(c.text)[0] in sentences]
+    windows = [
+        c for c in chunk_article(seed, settings) if c.anchor == IRON_ANCHOR and split_sentences(c.text)[0] in sentences
+    ]
     assert len(windows) >= 2
     for prev, nxt in zip(windows, windows[1:]):
         assert split_sentences(nxt.text)[0] == split_sentences(prev.text)[-1], "one sentence of overlap"
@@ -222,8 +228,12 @@ def test_fit_to_limit_splits_over_long_chunks_for_a_tiny_limit(seed_chunks: list
         pieces = [c for c in out if c.id == original.id or c.id.startswith(original.id + ".")]
         assert " ".join(p.text for p in pieces).split() == original.text.split(), original.id
         for p in pieces:
-            assert (p.url, p.kind, p.section, p.ref_ids) == (original.url, original.kind, original.section,
-                                                             original.ref_ids)
+            assert (p.url, p.kind, p.section, p.ref_ids) == (
+                original.url,
+                original.kind,
+                original.section,
+                original.ref_ids,
+            )
             assert p.id == original.id or re.fullmatch(re.escape(original.id) + r"(\.[01])+", p.id)
     assert len({c.id for c in out}) == len(out)
 

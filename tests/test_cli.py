@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, SEED, FakeEmbedder
 
 from askoleus import DISCLAIMER
 from askoleus.config import Settings
 from askoleus.index import IndexStore, build_index
+from conftest import CORPUS, SEED, FakeEmbedder
 
 ASKOLEUS = Path(sys.executable).parent / "askoleus"
 IRON_QUESTION = "why is iron important for runners"
@@ -40,8 +40,9 @@ def start(cwd: Path, *args: str) -> subprocess.Popen[str]:
     """Start `askoleus ARGS` in cwd (so no stray .env applies)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASKOLEUS_")}
     env["HF_HUB_OFFLINE"] = "1"
-    return subprocess.Popen([str(ASKOLEUS), *args], cwd=cwd, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [str(ASKOLEUS), *args], cwd=cwd, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
 
 
 def finish(proc: subprocess.Popen[str]) -> Run:
@@ -108,9 +109,12 @@ def test_build_json_prints_one_report_object(runs: dict[str, Run]) -> None:
     report = json.loads(r.stdout)
     assert {"articles", "chunks", "embedded", "reused", "removed", "skipped", "generation", "seconds"} <= set(report)
     assert report["articles"] == 1
-    assert report["chunks"] == report["embedded"] > 0 and report["reused"] == report["removed"] == 0
-    assert report["skipped"] == [] and isinstance(report["skipped"], list)
-    assert report["generation"] and isinstance(report["seconds"], float)
+    assert report["chunks"] == report["embedded"] > 0
+    assert report["reused"] == report["removed"] == 0
+    assert report["skipped"] == []
+    assert isinstance(report["skipped"], list)
+    assert report["generation"]
+    assert isinstance(report["seconds"], float)
     assert "Traceback" not in r.stderr
 
 
@@ -127,7 +131,8 @@ def test_search_finds_the_iron_paragraph_first(runs: dict[str, Run]) -> None:
     r = runs["search"]
     assert r.returncode == 0, r.stderr[-3000:]
     hits = json.loads(r.stdout)
-    assert isinstance(hits, list) and hits
+    assert isinstance(hits, list)
+    assert hits
     top = hits[0]
     assert "carries oxygen to the mitochondria" in top["text"]
     assert "#why-would-your-engine-be-underpowered" in top["url"]
@@ -144,7 +149,8 @@ def test_ask_answers_with_citations_and_the_disclaimer(runs: dict[str, Run]) -> 
     assert r.returncode == 0, r.stderr[-3000:]
     answer = json.loads(r.stdout)
     assert answer["status"] == "answered"
-    assert answer["citations"] and answer["citations"][0]["n"] == 1
+    assert answer["citations"]
+    assert answer["citations"][0]["n"] == 1
     assert "#why-would-your-engine-be-underpowered" in answer["citations"][0]["url"]
     assert "[1]" in answer["answer"]
     assert "oxygen" in answer["answer"]
@@ -155,7 +161,8 @@ def test_ask_answers_with_citations_and_the_disclaimer(runs: dict[str, Run]) -> 
 def test_a_missing_index_is_a_one_line_error(runs: dict[str, Run]) -> None:
     """Searching an index that was never built exits 1 with the reason and the fix, no traceback."""
     line = assert_one_line_error(runs["missing"])
-    assert "no index generation is current" in line and "run `askoleus build`" in line
+    assert "no index generation is current" in line
+    assert "run `askoleus build`" in line
 
 
 def test_an_empty_question_is_refused_before_loading_anything(tmp_path: Path) -> None:
@@ -205,4 +212,5 @@ def test_index_rollback_while_a_build_runs_exits_3(two_generations: tuple[Path, 
 def test_index_status_of_an_empty_directory_says_to_build(tmp_path: Path) -> None:
     """No generations is not an error for status; it tells the user what to do."""
     r = run(tmp_path, "index", "status", "--index", str(tmp_path / "index"))
-    assert r.returncode == 0 and r.stdout.strip() == "no generations: run `askoleus build`"
+    assert r.returncode == 0
+    assert r.stdout.strip() == "no generations: run `askoleus build`"

@@ -15,8 +15,10 @@ def test_last_turn_is_remembered() -> None:
     conv.add("abc12345", _turn("first"))
     conv.add("abc12345", _turn("second"))
     last = conv.last("abc12345")
-    assert last is not None and last.question == "second"
-    assert conv.last("unknown1") is None and conv.last(None) is None
+    assert last is not None
+    assert last.question == "second"
+    assert conv.last("unknown1") is None
+    assert conv.last(None) is None
 
 
 def test_least_recently_used_conversations_are_evicted() -> None:
@@ -25,7 +27,8 @@ def test_least_recently_used_conversations_are_evicted() -> None:
     for cid in ("aaaaaaaa", "bbbbbbbb", "cccccccc"):
         conv.add(cid, _turn(cid))
     assert len(conv) == 2
-    assert conv.last("aaaaaaaa") is None and conv.last("cccccccc") is not None
+    assert conv.last("aaaaaaaa") is None
+    assert conv.last("cccccccc") is not None
 
 
 def test_idle_conversations_expire() -> None:

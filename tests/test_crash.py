@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, FIXTURES, SEED, FakeEmbedder
 
 from askoleus.config import Settings
 from askoleus.errors import BuildLocked
 from askoleus.index import IndexStore, build_index, load_current
 from askoleus.index.store import MANIFEST
+from conftest import CORPUS, FIXTURES, SEED, FakeEmbedder
 
 KILLED = -signal.SIGKILL
 
@@ -130,8 +130,9 @@ def settings(tmp_path: Path) -> Settings:
 def run_script(tmp_path: Path, source: str, *args: str) -> subprocess.Popen[str]:
     script = tmp_path / "script.py"
     script.write_text(source, encoding="utf-8")
-    return subprocess.Popen([sys.executable, str(script), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [sys.executable, str(script), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def wait_for(path: Path, proc: subprocess.Popen[str], timeout: float = 60) -> None:
@@ -183,7 +184,8 @@ def test_a_build_killed_mid_way_leaves_the_previous_generation_current(
         assert leftovers(store) == []
     assert store.current_id() == old
     index = load_current(settings.index_dir, "fake-hash", 64)
-    assert index.generation == old and len(index.chunks) == old_chunks
+    assert index.generation == old
+    assert len(index.chunks) == old_chunks
     assert not any("Cocoa" in c.text for c in index.chunks)
 
     # the next build takes the lock (released by the kernel), cleans up and succeeds
@@ -231,4 +233,5 @@ def test_a_lock_holder_killed_with_sigkill_does_not_block_the_next_build(setting
     assert holder.returncode == KILLED
     assert (settings.index_dir / ".build.lock").exists()
     report = build_index(settings, FakeEmbedder())
-    assert report.unchanged and IndexStore(settings.index_dir).current_id() == report.generation
+    assert report.unchanged
+    assert IndexStore(settings.index_dir).current_id() == report.generation

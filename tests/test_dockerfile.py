@@ -76,7 +76,10 @@ def text() -> str:
 def test_hadolint_is_clean() -> None:
     result = subprocess.run(
         [hadolint(), "--no-color", "--format", "json", str(DOCKERFILE)],
-        capture_output=True, text=True, timeout=60, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
     )
     findings = json.loads(result.stdout or "[]")
     assert findings == [], "\n".join(f"line {f['line']}: {f['code']} {f['message']}" for f in findings)
@@ -114,9 +117,12 @@ def test_runtime_is_offline_non_root_and_healthchecked(text: str) -> None:
     user = users[-1].split(":")[0]
     assert user not in ("root", "0"), users
     health = [a for n, a in final if n == "HEALTHCHECK"]
-    assert health and "/readyz" in health[-1] and "urllib" in health[-1]
+    assert health
+    assert "/readyz" in health[-1]
+    assert "urllib" in health[-1]
     cmd = [a for n, a in final if n == "CMD"]
-    assert cmd and json.loads(cmd[-1]) == ["askoleus", "serve"]
+    assert cmd
+    assert json.loads(cmd[-1]) == ["askoleus", "serve"]
 
 
 def test_index_is_built_at_image_build(text: str) -> None:

@@ -21,8 +21,15 @@ def test_golden_set_meets_thresholds(built, embedder, loaded) -> None:  # type: 
 
 def _answer(text: str, snippet: str) -> Answer:
     c = Citation(n=1, title="t", url="u#a", section="s", snippet=snippet, source="x.txt", score=1.0, chunk_id="c")
-    return Answer(answer=text + "\n\nD", status="answered", citations=[c], disclaimer="D",
-                  conversation_id="c" * 10, index_generation="g", took_ms=1.0)
+    return Answer(
+        answer=text + "\n\nD",
+        status="answered",
+        citations=[c],
+        disclaimer="D",
+        conversation_id="c" * 10,
+        index_generation="g",
+        took_ms=1.0,
+    )
 
 
 def test_citation_validity_catches_bad_markers() -> None:

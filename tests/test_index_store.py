@@ -9,12 +9,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import FakeEmbedder
 
 from askoleus.config import Settings
 from askoleus.errors import BuildLocked, IndexCorrupt, IndexNotFound
 from askoleus.index import IndexStore, build_index, load_current, load_generation
 from askoleus.index.store import MANIFEST, sha256_file, verify_generation, write_manifest
+from conftest import FakeEmbedder
 
 
 def make_generation(store: IndexStore, gen: str, payload: bytes = b"vectors") -> Path:
@@ -23,10 +23,15 @@ def make_generation(store: IndexStore, gen: str, payload: bytes = b"vectors") ->
     (tmp / "data.bin").write_bytes(payload)
     (tmp / "sub").mkdir()
     (tmp / "sub" / "more.json").write_text("{}", encoding="utf-8")
-    write_manifest(tmp, {
-        "generation": gen, "created": "2026-01-01T00:00:00+00:00",
-        "model": {"name": "fake-hash", "dim": 64}, "counts": {"chunks": 1, "articles": 1},
-    })
+    write_manifest(
+        tmp,
+        {
+            "generation": gen,
+            "created": "2026-01-01T00:00:00+00:00",
+            "model": {"name": "fake-hash", "dim": 64},
+            "counts": {"chunks": 1, "articles": 1},
+        },
+    )
     return store.commit(tmp, gen)
 
 
@@ -49,7 +54,8 @@ def built_gen(corpus_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder) -> 
 def test_an_empty_index_dir_has_no_current_generation(store: IndexStore) -> None:
     """Before the first build there is nothing current, and loading says to run a build."""
     assert store.current_id() is None
-    assert store.ids() == [] and store.status() == []
+    assert store.ids() == []
+    assert store.status() == []
     with pytest.raises(IndexNotFound, match="run `askoleus build`"):
         store.current_dir()
     with pytest.raises(IndexNotFound):
@@ -59,7 +65,8 @@ def test_an_empty_index_dir_has_no_current_generation(store: IndexStore) -> None
 def test_commit_moves_a_finished_build_into_generations_without_activating_it(store: IndexStore) -> None:
     """commit() is the rename out of tmp/; only activate() changes what readers see."""
     final = make_generation(store, "g1")
-    assert final == store.generations / "g1" and (final / MANIFEST).is_file()
+    assert final == store.generations / "g1"
+    assert (final / MANIFEST).is_file()
     assert list(store.tmp.iterdir()) == []
     assert store.ids() == ["g1"]
     assert store.current_id() is None
@@ -102,8 +109,11 @@ def test_status_lists_generations_newest_first_and_marks_the_current_one(store: 
     store.activate("g2")
     (store.generations / "g3" / "data.bin").unlink()
     status = store.status()
-    assert [(g.id, g.current, g.valid) for g in status] == [("g3", False, False), ("g2", True, True),
-                                                             ("g1", False, True)]
+    assert [(g.id, g.current, g.valid) for g in status] == [
+        ("g3", False, False),
+        ("g2", True, True),
+        ("g1", False, True),
+    ]
     assert "data.bin is missing" in status[0].problem
     assert (status[1].chunks, status[1].articles, status[1].model) == (1, 1, "fake-hash")
     assert status[1].to_dict()["id"] == "g2"
@@ -114,7 +124,8 @@ def test_status_reports_a_generation_with_malformed_counts_instead_of_crashing(s
     make_generation(store, "g1")
     edit(store.generations / "g1" / MANIFEST, counts={})
     (status,) = store.status()
-    assert not status.valid and "malformed" in status.problem
+    assert not status.valid
+    assert "malformed" in status.problem
 
 
 # --- rollback and prune ---------------------------------------------------------------------------
@@ -161,8 +172,13 @@ def test_prune_keeps_the_newest_generations_and_never_the_current_one(store: Ind
 def test_a_built_generation_verifies_and_loads(built_gen: Path) -> None:
     """A fresh generation passes its checksums and loads with consistent counts."""
     manifest = verify_generation(built_gen, "fake-hash", 64)
-    assert set(manifest["artifacts"]) >= {"chunks.jsonl", "vectors.npy", "sentences.npy", "dense.faiss",
-                                          "articles.json"}
+    assert set(manifest["artifacts"]) >= {
+        "chunks.jsonl",
+        "vectors.npy",
+        "sentences.npy",
+        "dense.faiss",
+        "articles.json",
+    }
     assert any(name.startswith("lexical/") for name in manifest["artifacts"])
     index = load_generation(built_gen, "fake-hash", 64)
     assert len(index.chunks) == manifest["counts"]["chunks"] == index.vectors.shape[0] == index.dense.ntotal
@@ -213,8 +229,17 @@ def edit(manifest: Path, drop: str = "", **changes: object) -> None:
         (lambda m: edit(m, model="fake-hash"), "manifest.json is malformed"),
         (lambda m: edit(m, counts={"articles": 1}), "manifest.json is malformed"),
     ],
-    ids=["missing", "invalid-json", "not-utf8", "not-an-object", "no-model", "future-format",
-         "artifacts-not-a-mapping", "model-not-a-mapping", "counts-without-chunks"],
+    ids=[
+        "missing",
+        "invalid-json",
+        "not-utf8",
+        "not-an-object",
+        "no-model",
+        "future-format",
+        "artifacts-not-a-mapping",
+        "model-not-a-mapping",
+        "counts-without-chunks",
+    ],
 )
 def test_verify_refuses_a_malformed_manifest(built_gen: Path, breakage, message: str) -> None:  # type: ignore[no-untyped-def]
     """A missing, unparsable or wrongly shaped manifest is IndexCorrupt with a clear reason."""
@@ -309,7 +334,8 @@ def test_clean_leftovers_removes_what_a_crashed_build_left_behind(store: IndexSt
     assert list(store.tmp.iterdir()) == []
     assert not partial.exists()
     assert list(store.root.glob("CURRENT.*")) == []
-    assert store.ids() == ["g1"] and store.current_id() == "g1"
+    assert store.ids() == ["g1"]
+    assert store.current_id() == "g1"
     assert store.clean_leftovers() == []
 
 

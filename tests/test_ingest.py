@@ -97,7 +97,8 @@ def test_seed_intro_is_level_0_under_the_title_and_the_repeated_title_is_dropped
 def test_seed_iron_paragraph_is_body_in_the_engine_section(seed: Article) -> None:
     engine = section(seed, "why-would-your-engine-be-underpowered-even-when-you-feel-fine-otherwise")
     iron = [b for b in engine.blocks if b.text.startswith("Iron is the big one for runners.")]
-    assert len(iron) == 1 and iron[0].kind == "body"
+    assert len(iron) == 1
+    assert iron[0].kind == "body"
     assert all(b.kind == "body" for b in engine.blocks)  # the newsletter promo was lifted out
 
 
@@ -119,7 +120,8 @@ def test_seed_shop_call_to_action_box_is_promo(seed: Article) -> None:
 def test_seed_product_paragraph_in_the_article_body_is_not_promo(seed: Article) -> None:
     lightens = section(seed, "what-actually-lightens-heavy-legs-over-time")
     oleus = [b for b in lightens.blocks if b.text.startswith("That daily support is where OLEUS fits.")]
-    assert len(oleus) == 1 and oleus[0].kind == "body"
+    assert len(oleus) == 1
+    assert oleus[0].kind == "body"
 
 
 def test_seed_sources_become_four_structured_references(seed: Article) -> None:
@@ -132,7 +134,11 @@ def test_seed_sources_become_four_structured_references(seed: Article) -> None:
         "Medicine and Science in Sports and Exercise",
         "48(11), 2228-2238",
     )
-    assert (sim.first_author, sim.journal, sim.details) == ("Sim", "British Journal of Sports Medicine", "53(21), 1319-1327")
+    assert (sim.first_author, sim.journal, sim.details) == (
+        "Sim",
+        "British Journal of Sports Medicine",
+        "53(21), 1319-1327",
+    )
     assert (nielsen.first_author, nielsen.journal) == ("Nielsen", "Magnesium Research")
     assert (gherardi.journal, gherardi.details) == ("Cell Metabolism", "")
     sources = section(seed, "sources")
@@ -259,8 +265,12 @@ def test_markdown_sections_promos_and_disclaimer(md: Article) -> None:
 
 def test_markdown_inline_markup_is_removed_and_link_text_kept(md: Article) -> None:
     texts = [b.text for b in section(md, "is-magnesium-deficiency-behind-your-cramps").blocks]
-    assert texts[0].startswith("Sometimes. Magnesium is central to ATP metabolism and muscle relaxation, as Nielsen and Lukaski review")
-    assert "neuromuscular fatigue than" in texts[0] and "**" not in texts[0] and "](" not in texts[0]
+    assert texts[0].startswith(
+        "Sometimes. Magnesium is central to ATP metabolism and muscle relaxation, as Nielsen and Lukaski review"
+    )
+    assert "neuromuscular fatigue than" in texts[0]
+    assert "**" not in texts[0]
+    assert "](" not in texts[0]
     assert texts[1:] == [
         "Low intake is common in athletes who restrict energy.",
         "Heavy sweating adds losses on top.",
@@ -301,7 +311,8 @@ def test_markdown_url_slug_and_comma_tags_from_front_matter() -> None:
 
 def test_markdown_draft_is_flagged() -> None:
     art = parse_file(FIXTURES / "drafts" / "oleuropein-protocol.md", FIXTURES, SITE)
-    assert art.draft is True and art.source == "drafts/oleuropein-protocol.md"
+    assert art.draft is True
+    assert art.source == "drafts/oleuropein-protocol.md"
 
 
 # --- HTML ----------------------------------------------------------------------------------------------
@@ -422,7 +433,8 @@ def parse_error(path: Path, root: Path, **kwargs: int) -> IngestError:
     with pytest.raises(IngestError) as info:
         parse_file(path, root, SITE, **kwargs)
     err = info.value
-    assert "\n" not in err.message and err.message.startswith(err.file)
+    assert "\n" not in err.message
+    assert err.message.startswith(err.file)
     return err
 
 
@@ -430,12 +442,14 @@ def test_latin1_file_is_rejected_with_the_line_of_the_bad_byte(tmp_path: Path) -
     path = write(tmp_path, "sub/cafe.txt", "Title\n\nCaf\u00e9 au lait.\n".encode("latin-1"))
     err = parse_error(path, tmp_path)
     assert (err.file, err.line) == ("sub/cafe.txt", 3)
-    assert "not valid UTF-8" in err.reason and "offset 10" in err.reason
+    assert "not valid UTF-8" in err.reason
+    assert "offset 10" in err.reason
 
 
 def test_binary_file_is_rejected(tmp_path: Path) -> None:
     err = parse_error(write(tmp_path, "image.md", b"\x89PNG\r\n\x1a\n\x00\x00"), tmp_path)
-    assert "binary file" in err.reason and err.line == 3
+    assert "binary file" in err.reason
+    assert err.line == 3
 
 
 @pytest.mark.parametrize("data", [b"", b"  \n\t\n"])
@@ -451,7 +465,8 @@ def test_file_larger_than_the_limit_is_rejected(tmp_path: Path) -> None:
 def test_broken_front_matter_reports_the_line_in_the_file(tmp_path: Path) -> None:
     data = b"---\ntitle: Heavy legs\ntags: [iron, running\ndate: 2024-01-01\n---\nBody.\n"
     err = parse_error(write(tmp_path, "broken.md", data), tmp_path)
-    assert err.line == 4 and "invalid YAML front matter" in err.reason
+    assert err.line == 4
+    assert "invalid YAML front matter" in err.reason
     assert err.message.startswith("broken.md:4: ")
 
 
@@ -478,7 +493,7 @@ def test_utf8_bom_is_accepted_and_spans_stay_offsets_into_the_decoded_text(tmp_p
 # --- the whole corpus -----------------------------------------------------------------------------------------
 
 
-@pytest.fixture()
+@pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     root = tmp_path / "corpus"
     shutil.copytree(FIXTURES, root)
@@ -503,7 +518,8 @@ def test_load_corpus_parses_articles_and_reports_drafts_and_skips(corpus: Path) 
     assert len(result.skipped) == 1
     skipped = result.skipped[0]
     assert skipped.file == "zz/latin.txt"
-    assert skipped.reason.startswith("line 3: not valid UTF-8") and "\n" not in skipped.reason
+    assert skipped.reason.startswith("line 3: not valid UTF-8")
+    assert "\n" not in skipped.reason
 
 
 def test_load_corpus_is_deterministic(corpus: Path) -> None:
@@ -520,9 +536,13 @@ def test_load_corpus_skips_the_second_file_with_an_existing_id(corpus: Path) -> 
     write(corpus, "archive/iron-for-runners.md", b"# Iron for runners, old version\n\nOld text.\n")
     result = load_corpus(corpus, SITE)
     assert [a.source for a in result.articles if a.id == "iron-for-runners"] == ["archive/iron-for-runners.md"]
-    assert Skipped(
-        "iron-for-runners.html", "duplicate article id 'iron-for-runners' (already used by archive/iron-for-runners.md)"
-    ) in result.skipped
+    assert (
+        Skipped(
+            "iron-for-runners.html",
+            "duplicate article id 'iron-for-runners' (already used by archive/iron-for-runners.md)",
+        )
+        in result.skipped
+    )
 
 
 def test_load_corpus_respects_max_bytes(corpus: Path) -> None:

@@ -12,9 +12,21 @@ from conftest import ROOT
 
 def test_short_load_run_has_no_errors_and_sees_the_reload(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "load.py"), "--seconds", "8", "--concurrency", "8",
-         "--workdir", str(tmp_path / "work"), "--json"],
-        capture_output=True, text=True, timeout=180, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "bench" / "load.py"),
+            "--seconds",
+            "8",
+            "--concurrency",
+            "8",
+            "--workdir",
+            str(tmp_path / "work"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
     )
     output = proc.stdout + proc.stderr[-3000:]
     assert proc.returncode == 0, output
@@ -23,7 +35,8 @@ def test_short_load_run_has_no_errors_and_sees_the_reload(tmp_path: Path) -> Non
     assert summary["total_requests"] > 50
     assert set(summary["endpoints"]) == {"ask", "ask_stream", "search", "feedback", "healthz"}
     switch = summary["generation_switch"]
-    assert switch["attempted"] and switch["observed"]
+    assert switch["attempted"]
+    assert switch["observed"]
     assert switch["admin_reload"]["status"] == 200
     assert switch["admin_reload"]["index_generation"] == switch["new"]
     assert set(switch["responses_by_generation"]) == {switch["old"], switch["new"]}

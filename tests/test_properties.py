@@ -7,16 +7,37 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from askoleus.chunk import ChunkerSettings, INDEXED_KINDS, chunk_article
+from askoleus.chunk import INDEXED_KINDS, ChunkerSettings, chunk_article
 from askoleus.errors import IngestError
 from askoleus.ingest import parse_text
 from askoleus.tokenizer import count_tokens
 
 SMALL = ChunkerSettings(max_tokens=40, min_tokens=8, overlap_sentences=1)
 texty = st.text(st.characters(blacklist_categories=("Cs",)), max_size=3000)
-words = st.lists(st.sampled_from(["iron", "ATP", "legs.", "heavy", "Why?", "é", "日本", "🏃", "\u00a0", "\t", "x" * 300,
-                                  "\n", "\n\n", "# Heading", "<b>", "Sources", "1. A, B. (2020). T. J."]),
-                 max_size=400).map(" ".join)
+words = st.lists(
+    st.sampled_from(
+        [
+            "iron",
+            "ATP",
+            "legs.",
+            "heavy",
+            "Why?",
+            "é",
+            "日本",
+            "🏃",
+            "\u00a0",
+            "\t",
+            "x" * 300,
+            "\n",
+            "\n\n",
+            "# Heading",
+            "<b>",
+            "Sources",
+            "1. A, B. (2020). T. J.",
+        ]
+    ),
+    max_size=400,
+).map(" ".join)
 
 
 def _check_chunks(raw: str, fmt: str) -> None:

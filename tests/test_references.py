@@ -35,7 +35,8 @@ def test_an_entry_without_volume_or_pages_has_empty_details() -> None:
     ref = parse_reference(4, GHERARDI)
     assert ref.authors == "Gherardi, G., et al."
     assert ref.year == "2024"
-    assert ref.title.startswith("Mitochondrial calcium uptake") and ref.title.endswith("muscle performance")
+    assert ref.title.startswith("Mitochondrial calcium uptake")
+    assert ref.title.endswith("muscle performance")
     assert ref.journal == "Cell Metabolism"
     assert ref.details == ""
 
@@ -60,7 +61,9 @@ def test_unparseable_entries_keep_their_text_and_never_raise(text: str) -> None:
 REFS = [
     parse_reference(1, ENOKA),
     parse_reference(2, "Sim, M., et al. (2019). Iron considerations for the athlete. BJSM, 53(21), 1319-1327."),
-    parse_reference(3, "Nielsen, F.H., Lukaski, H.C. (2006). Magnesium and exercise. Magnesium Research, 19(3), 180-189."),
+    parse_reference(
+        3, "Nielsen, F.H., Lukaski, H.C. (2006). Magnesium and exercise. Magnesium Research, 19(3), 180-189."
+    ),
     parse_reference(4, GHERARDI),
 ]
 

@@ -29,7 +29,8 @@ def test_exact_terms_are_found_lexically(loaded, embedder) -> None:  # type: ign
 def test_kinds_filter(loaded, embedder) -> None:  # type: ignore[no-untyped-def]
     """Asking for references returns only the Sources list."""
     hits = Retriever(loaded, QueryEncoder(embedder)).search("iron study", 3, kinds=("references",))
-    assert hits and all(h.chunk.kind == "references" for h in hits)
+    assert hits
+    assert all(h.chunk.kind == "references" for h in hits)
 
 
 def test_every_mode_returns_ranked_hits(loaded, embedder) -> None:  # type: ignore[no-untyped-def]

@@ -23,7 +23,6 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from askoleus.api.app import create_app
 from askoleus.config import Settings
-
 from conftest import ADMIN_KEY, STAFF_KEY
 
 NEGATIVE = GenerationMode.NEGATIVE
@@ -45,16 +44,26 @@ OPERATIONS = [
     ("GET", "/v1/console/export.csv", False),
     ("POST", "/v1/admin/reload", False),
 ]
-CASES = [(m, p, mode) for m, p, has_input in OPERATIONS for mode in ((POSITIVE, NEGATIVE) if has_input else (POSITIVE,))]
+CASES = [
+    (m, p, mode) for m, p, has_input in OPERATIONS for mode in ((POSITIVE, NEGATIVE) if has_input else (POSITIVE,))
+]
 
 
 @pytest.fixture(scope="module")
 def api_schema(built: Settings, embedder, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     tmp: Path = tmp_path_factory.mktemp("schemathesis")
-    app = create_app(Settings(
-        index_dir=built.index_dir, db_path=tmp / "q.sqlite3", staff_key=STAFF_KEY, admin_key=ADMIN_KEY,
-        rate_limit_per_minute=1_000_000, rate_limit_burst=1_000_000, reload_poll_seconds=0,
-    ), embedder=embedder)
+    app = create_app(
+        Settings(
+            index_dir=built.index_dir,
+            db_path=tmp / "q.sqlite3",
+            staff_key=STAFF_KEY,
+            admin_key=ADMIN_KEY,
+            rate_limit_per_minute=1_000_000,
+            rate_limit_burst=1_000_000,
+            reload_poll_seconds=0,
+        ),
+        embedder=embedder,
+    )
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
@@ -69,11 +78,11 @@ def test_operation_conforms_to_its_schema(api_schema, method: str, path: str, mo
     key = ADMIN_KEY if path.startswith("/v1/admin/") else STAFF_KEY
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=25, derandomize=True, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=25, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def check(case) -> None:  # type: ignore[no-untyped-def]
-        response = case.call_and_validate(headers={"Authorization": f"Bearer {key}"},
-                                          excluded_checks=[positive_data_acceptance])
+        response = case.call_and_validate(
+            headers={"Authorization": f"Bearer {key}"}, excluded_checks=[positive_data_acceptance]
+        )
         assert response.status_code < 500
 
     check()

@@ -24,7 +24,6 @@ from askoleus.api.app import create_app
 from askoleus.config import Settings
 from askoleus.errors import ConfigError
 from askoleus.logging import JsonFormatter
-
 from conftest import ADMIN_KEY, STAFF_KEY
 
 IRON = "why is iron important for runners?"
@@ -34,8 +33,13 @@ ORIGIN = "https://blog.oleus.example"
 
 def make_settings(built: Settings, tmp: Path, **kw: Any) -> Settings:
     base: dict[str, Any] = dict(
-        index_dir=built.index_dir, db_path=tmp / "q.sqlite3", staff_key=STAFF_KEY, admin_key=ADMIN_KEY,
-        rate_limit_per_minute=100_000, rate_limit_burst=100_000, reload_poll_seconds=0,
+        index_dir=built.index_dir,
+        db_path=tmp / "q.sqlite3",
+        staff_key=STAFF_KEY,
+        admin_key=ADMIN_KEY,
+        rate_limit_per_minute=100_000,
+        rate_limit_burst=100_000,
+        reload_poll_seconds=0,
     )
     return Settings(**{**base, **kw})
 
@@ -85,10 +89,18 @@ def assert_error(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
 
 def _scope(path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
     return {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
         "headers": [(b"host", b"askoleus.test"), (b"content-type", b"application/json"), *headers],
-        "client": ("127.0.0.1", 40000), "server": ("askoleus.test", 80),
+        "client": ("127.0.0.1", 40000),
+        "server": ("askoleus.test", 80),
     }
 
 
@@ -136,8 +148,10 @@ def test_chunked_big_body_against_the_live_server(live_server) -> None:  # type:
     port = int(live_server.url.rsplit(":", 1)[1])
     chunk = b"x" * 65536
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(b"POST /v1/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                  b"Transfer-Encoding: chunked\r\n\r\n")
+        s.sendall(
+            b"POST /v1/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
         with contextlib.suppress(OSError):  # the server may close before we finish sending
             for _ in range(46):
                 s.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
@@ -193,20 +207,35 @@ def test_bad_json_is_422_without_echo(client: TestClient) -> None:
     assert MARK not in r.text
 
 
-@pytest.mark.parametrize("params", [
-    {"q": f"iron\x00{MARK}"}, {"q": ""}, {"q": "   "}, {"q": "iron " * 120 + MARK}, {"q": "iron", "k": 0},
-    {"q": "iron", "k": 101}, {"q": "iron", "kind": MARK}, {"k": 3},
-], ids=["nul", "empty", "blank", "long", "k0", "k101", "kind", "no q"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": f"iron\x00{MARK}"},
+        {"q": ""},
+        {"q": "   "},
+        {"q": "iron " * 120 + MARK},
+        {"q": "iron", "k": 0},
+        {"q": "iron", "k": 101},
+        {"q": "iron", "kind": MARK},
+        {"k": 3},
+    ],
+    ids=["nul", "empty", "blank", "long", "k0", "k101", "kind", "no q"],
+)
 def test_bad_search_is_422_without_echo(client: TestClient, params: dict[str, Any]) -> None:
     r = client.get("/v1/search", params=params)
     assert_error(r, 422, "invalid_request")
     assert MARK not in r.text
 
 
-@pytest.mark.parametrize("body", [
-    {"answer_id": f"{MARK}<script>", "rating": "up"}, {"answer_id": "abcdefgh1234", "rating": MARK},
-    {"answer_id": "abcdefgh1234", "rating": "up", "extra": MARK}, {"answer_id": "x", "rating": "up"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"answer_id": f"{MARK}<script>", "rating": "up"},
+        {"answer_id": "abcdefgh1234", "rating": MARK},
+        {"answer_id": "abcdefgh1234", "rating": "up", "extra": MARK},
+        {"answer_id": "x", "rating": "up"},
+    ],
+)
 def test_bad_feedback_is_422_without_echo(client: TestClient, body: dict[str, Any]) -> None:
     r = client.post("/v1/feedback", json=body)
     assert_error(r, 422, "invalid_request")
@@ -228,25 +257,36 @@ def test_rate_limit_returns_429_with_retry_after(make_client) -> None:  # type: 
 
 
 def test_forwarded_for_is_ignored_from_untrusted_peers(built: Settings, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    app = create_app(make_settings(built, tmp_path, rate_limit_per_minute=2, rate_limit_burst=2,
-                                   trusted_proxies=["10.0.0.0/8"]), embedder=embedder)
+    app = create_app(
+        make_settings(built, tmp_path, rate_limit_per_minute=2, rate_limit_burst=2, trusted_proxies=["10.0.0.0/8"]),
+        embedder=embedder,
+    )
 
     async def run() -> list[int]:
         async with lifespan(app), peer(app, "203.0.113.5") as c:
-            return [(await c.get("/v1/search", params={"q": "iron"},
-                                 headers={"X-Forwarded-For": f"198.51.100.{i}"})).status_code for i in range(3)]
+            return [
+                (
+                    await c.get("/v1/search", params={"q": "iron"}, headers={"X-Forwarded-For": f"198.51.100.{i}"})
+                ).status_code
+                for i in range(3)
+            ]
 
     assert asyncio.run(run()) == [200, 200, 429]
 
 
 def test_forwarded_for_is_honoured_from_a_trusted_proxy(built: Settings, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    app = create_app(make_settings(built, tmp_path, rate_limit_per_minute=2, rate_limit_burst=2,
-                                   trusted_proxies=["10.0.0.0/8"]), embedder=embedder)
+    app = create_app(
+        make_settings(built, tmp_path, rate_limit_per_minute=2, rate_limit_burst=2, trusted_proxies=["10.0.0.0/8"]),
+        embedder=embedder,
+    )
 
     async def run() -> tuple[list[int], list[int], list[int]]:
         async with lifespan(app), peer(app, "10.0.0.1") as proxy:
+
             async def search(xff: str) -> int:
-                return (await proxy.get("/v1/search", params={"q": "iron"}, headers={"X-Forwarded-For": xff})).status_code
+                return (
+                    await proxy.get("/v1/search", params={"q": "iron"}, headers={"X-Forwarded-For": xff})
+                ).status_code
 
             distinct = [await search(f"198.51.100.{i}") for i in range(4)]  # four readers: own buckets
             same = [await search("192.0.2.9") for _ in range(3)]
@@ -274,8 +314,12 @@ def _slow_ask(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
     monkeypatch.setattr(Answerer, "ask", slow)
 
 
-def test_in_flight_cap_gives_a_fast_503(built: Settings, tmp_path: Path, embedder,  # type: ignore[no-untyped-def]
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_flight_cap_gives_a_fast_503(
+    built: Settings,
+    tmp_path: Path,
+    embedder,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     _slow_ask(monkeypatch, 1.5)
     app = create_app(make_settings(built, tmp_path, max_in_flight=1), embedder=embedder)
 
@@ -306,7 +350,8 @@ def test_request_timeout_is_504_and_the_app_recovers(make_client, monkeypatch: p
     assert_error(r, 504, "timeout")
     assert time.perf_counter() - started < 0.9
     r = c.post("/v1/ask", json={"question": IRON})
-    assert r.status_code == 200 and r.json()["status"] == "answered"
+    assert r.status_code == 200
+    assert r.json()["status"] == "answered"
     assert c.get("/readyz").status_code == 200
 
 
@@ -314,8 +359,14 @@ def test_request_timeout_is_504_and_the_app_recovers(make_client, monkeypatch: p
 
 
 def _preflight(c: TestClient, origin: str) -> httpx.Response:
-    return c.options("/v1/ask", headers={"Origin": origin, "Access-Control-Request-Method": "POST",
-                                         "Access-Control-Request-Headers": "content-type"})
+    return c.options(
+        "/v1/ask",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
 
 
 def test_cors(make_client) -> None:  # type: ignore[no-untyped-def]
@@ -370,11 +421,14 @@ def test_security_headers(client: TestClient) -> None:
     assert responses["invalid"].headers["cache-control"] == "no-store"
     for name in ("demo", "console"):
         csp = responses[name].headers["content-security-policy"]
-        assert "default-src 'self'" in csp and "script-src 'self'" in csp and "object-src 'none'" in csp
+        assert "default-src 'self'" in csp
+        assert "script-src 'self'" in csp
+        assert "object-src 'none'" in csp
     assert "frame-ancestors 'none'" in responses["console"].headers["content-security-policy"]
     assert responses["console"].headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" not in responses["demo"].headers["content-security-policy"]
-    assert responses["demo"].status_code == 200 and responses["console"].status_code == 200
+    assert responses["demo"].status_code == 200
+    assert responses["console"].status_code == 200
 
 
 # -- keys ---------------------------------------------------------------------------------------
@@ -382,8 +436,7 @@ def test_security_headers(client: TestClient) -> None:
 
 def test_admin_reload_needs_the_admin_key(client: TestClient) -> None:
     assert_error(client.post("/v1/admin/reload"), 401, "unauthorized")
-    assert_error(client.post("/v1/admin/reload", headers={"Authorization": f"Bearer {STAFF_KEY}"}), 401,
-                 "unauthorized")
+    assert_error(client.post("/v1/admin/reload", headers={"Authorization": f"Bearer {STAFF_KEY}"}), 401, "unauthorized")
     assert_error(client.post("/v1/admin/reload", headers={"Authorization": "Bearer admin"}), 401, "unauthorized")
     r = client.post("/v1/admin/reload", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
     assert r.status_code == 200
@@ -408,11 +461,16 @@ def test_no_key_configured_means_no_access(make_client) -> None:  # type: ignore
     assert_error(c.post("/v1/admin/reload", headers={"X-Askoleus-Key": ""}), 401, "unauthorized")
 
 
-@pytest.mark.parametrize("keys", [
-    {"staff_key": "", "admin_key": ADMIN_KEY}, {"staff_key": STAFF_KEY, "admin_key": ""},
-    {"staff_key": "change-me", "admin_key": ADMIN_KEY}, {"staff_key": STAFF_KEY, "admin_key": "short-key"},
-    {"staff_key": STAFF_KEY, "admin_key": "   secret   "},
-])
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {"staff_key": "", "admin_key": ADMIN_KEY},
+        {"staff_key": STAFF_KEY, "admin_key": ""},
+        {"staff_key": "change-me", "admin_key": ADMIN_KEY},
+        {"staff_key": STAFF_KEY, "admin_key": "short-key"},
+        {"staff_key": STAFF_KEY, "admin_key": "   secret   "},
+    ],
+)
 def test_production_refuses_missing_or_placeholder_keys(built: Settings, tmp_path: Path, keys: dict[str, str]) -> None:
     with pytest.raises(ConfigError) as err:
         create_app(make_settings(built, tmp_path, environment="production", **keys))
@@ -456,8 +514,12 @@ def _exercise(c: TestClient) -> None:
     assert c.post("/v1/ask", json={"question": question}).status_code == 200
     assert c.post("/v1/ask/stream", json={"question": question}).status_code == 200
     assert c.get("/v1/search", params={"q": f"iron {MARK}"}).status_code == 200
-    assert c.post("/v1/ask", json={"question": question, "debug": True},
-                  headers={"Authorization": f"Bearer {STAFF_KEY}"}).status_code == 200
+    assert (
+        c.post(
+            "/v1/ask", json={"question": question, "debug": True}, headers={"Authorization": f"Bearer {STAFF_KEY}"}
+        ).status_code
+        == 200
+    )
     assert c.get("/v1/console/questions", headers={"Authorization": f"Bearer {STAFF_KEY}"}).status_code == 200
     assert c.post("/v1/admin/reload", headers={"X-Askoleus-Key": ADMIN_KEY}).status_code == 200
     assert c.get("/v1/console/questions", headers={"Authorization": f"Bearer wrong-{ADMIN_KEY}"}).status_code == 401
@@ -472,8 +534,12 @@ def test_request_logs_are_json_with_request_ids_and_no_questions_or_keys(make_cl
     access = [r for r in records if r["logger"] == "askoleus.access"]
     assert len(access) == 8
     for r in access:
-        assert r["level"] == "info" and r["msg"] == "request"
-        assert len(r["request_id"]) == 16 and r["route"] and isinstance(r["status"], int) and "ms" in r
+        assert r["level"] == "info"
+        assert r["msg"] == "request"
+        assert len(r["request_id"]) == 16
+        assert r["route"]
+        assert isinstance(r["status"], int)
+        assert "ms" in r
         assert "question" not in r
     assert {r["status"] for r in access} == {200, 401, 422}
     text = "\n".join(logs.lines)
@@ -493,4 +559,5 @@ def test_request_logs_carry_the_question_only_when_enabled(make_client) -> None:
     # tied to the answering requests by request id (search queries and rejected input are not logged)
     assert {routes[r["request_id"]] for r in with_question} == {"/v1/ask", "/v1/ask/stream"}
     text = "\n".join(logs.lines)
-    assert STAFF_KEY not in text and ADMIN_KEY not in text
+    assert STAFF_KEY not in text
+    assert ADMIN_KEY not in text

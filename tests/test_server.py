@@ -21,7 +21,6 @@ from askoleus import DISCLAIMER
 from askoleus.config import Settings
 from askoleus.index import IndexStore, build_index
 from askoleus.index.store import new_generation_id
-
 from conftest import ADMIN_KEY, SEED, STAFF_KEY, start_server, stop_server
 
 IRON = "why is iron important for runners?"
@@ -58,12 +57,17 @@ def server(tmp_path_factory: pytest.TempPathFactory, built: Settings) -> Iterato
     base = tmp_path_factory.mktemp("server")
     shutil.copytree(built.index_dir, base / "index", ignore=shutil.ignore_patterns("*.sqlite3*"))
     settings = Settings(corpus_dir=built.corpus_dir, index_dir=base / "index")
-    url, proc = start_server(settings, {
-        "ASKOLEUS_STAFF_KEY": STAFF_KEY, "ASKOLEUS_ADMIN_KEY": ADMIN_KEY,
-        "ASKOLEUS_DB_PATH": str(base / "q.sqlite3"),
-        "ASKOLEUS_RATE_LIMIT_PER_MINUTE": "100000", "ASKOLEUS_RATE_LIMIT_BURST": "100000",
-        "ASKOLEUS_RELOAD_POLL_SECONDS": "0.5",
-    })
+    url, proc = start_server(
+        settings,
+        {
+            "ASKOLEUS_STAFF_KEY": STAFF_KEY,
+            "ASKOLEUS_ADMIN_KEY": ADMIN_KEY,
+            "ASKOLEUS_DB_PATH": str(base / "q.sqlite3"),
+            "ASKOLEUS_RATE_LIMIT_PER_MINUTE": "100000",
+            "ASKOLEUS_RATE_LIMIT_BURST": "100000",
+            "ASKOLEUS_RELOAD_POLL_SECONDS": "0.5",
+        },
+    )
     try:
         with httpx.Client(base_url=url, timeout=30) as client:
             yield Server(url, settings, client)
@@ -90,8 +94,15 @@ def stream(server: Server, question: str) -> tuple[httpx.Response, list[tuple[st
 # -- server-sent events -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("question", [IRON, "What's the capital of France?", "I have chest pain while running",
-                                      "I'm pregnant, can I take iron supplements?"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        IRON,
+        "What's the capital of France?",
+        "I have chest pain while running",
+        "I'm pregnant, can I take iron supplements?",
+    ],
+)
 def test_stream_events_match_the_json_answer(server: Server, question: str) -> None:
     r, events = stream(server, question)
     assert r.status_code == 200
@@ -101,14 +112,16 @@ def test_stream_events_match_the_json_answer(server: Server, question: str) -> N
     assert names[:2] == ["meta", "citations"]
     assert names[-2:] == ["disclaimer", "done"]
     deltas = names[2:-2]
-    assert deltas and set(deltas) == {"delta"}
+    assert deltas
+    assert set(deltas) == {"delta"}
 
     data = [d for _, d in events]
     meta, citations, disclaimer, done = data[0], data[1], data[-2], data[-1]
     answer = server.ask(question)
     assert meta["status"] == answer["status"] == done["status"]
     assert meta["index_generation"] == answer["index_generation"]
-    assert meta["answer_id"] and meta["conversation_id"]
+    assert meta["answer_id"]
+    assert meta["conversation_id"]
     assert citations["citations"] == meta["citations"]
     assert [c["chunk_id"] for c in citations["citations"]] == [c["chunk_id"] for c in answer["citations"]]
     assert disclaimer["disclaimer"] == DISCLAIMER
@@ -126,8 +139,9 @@ def test_stream_rejects_bad_input_with_a_json_error(server: Server) -> None:
 
 def test_stream_follow_up_uses_the_conversation(server: Server) -> None:
     first = server.ask(IRON)
-    with server.client.stream("POST", "/v1/ask/stream",
-                              json={"question": "and magnesium?", "conversation_id": first["conversation_id"]}) as r:
+    with server.client.stream(
+        "POST", "/v1/ask/stream", json={"question": "and magnesium?", "conversation_id": first["conversation_id"]}
+    ) as r:
         events = sse_events(r.read().decode())
     meta = events[0][1]
     assert meta["conversation_id"] == first["conversation_id"]
@@ -176,7 +190,8 @@ def test_hot_reload_under_traffic(server: Server, embedder, tmp_path: Path) -> N
     time.sleep(0.5)  # some requests on the old generation first
     corpus = _edited_corpus(server.settings.corpus_dir, tmp_path / "corpus")
     report = build_index(Settings(corpus_dir=corpus, index_dir=server.settings.index_dir), embedder)
-    assert report.generation != old and not report.unchanged
+    assert report.generation != old
+    assert not report.unchanged
     assert report.reused > 0  # unchanged passages are not embedded again
     new_gen.append(report.generation)
     assert switched.wait(10), "the server did not switch to the new generation within 10 s"
@@ -187,8 +202,10 @@ def test_hot_reload_under_traffic(server: Server, embedder, tmp_path: Path) -> N
     assert len(results) >= 60
     assert all(status == 200 for status, _ in results), {s for s, _ in results}
     gens = [g for _, g in results]
-    assert gens[0] == old and gens[-1] == report.generation
-    assert gens.count(old) >= 5 and gens.count(report.generation) >= 5
+    assert gens[0] == old
+    assert gens[-1] == report.generation
+    assert gens.count(old) >= 5
+    assert gens.count(report.generation) >= 5
     assert set(gens) == {old, report.generation}
     first_new = gens.index(report.generation)
     assert all(g == report.generation for g in gens[first_new:])  # no flapping back
@@ -226,11 +243,13 @@ def _assert_still_serving(server: Server, good: str, problem: str) -> None:
     time.sleep(1.6)  # a few poll cycles of 0.5 s
     assert server.generation() == good
     answer = server.ask(IRON)
-    assert answer["status"] == "answered" and answer["index_generation"] == good
+    assert answer["status"] == "answered"
+    assert answer["index_generation"] == good
     r = server.client.post("/v1/admin/reload", headers=ADMIN)
     assert r.status_code == 200
     body = r.json()
-    assert body["reloaded"] is False and body["index_generation"] == good
+    assert body["reloaded"] is False
+    assert body["index_generation"] == good
     assert problem in body["error"]
     assert server.client.get("/healthz").status_code == 200
 

@@ -24,8 +24,8 @@ def test_cl100k_has_the_official_pattern_and_special_tokens(monkeypatch: pytest.
 
     monkeypatch.setattr(openai_public, "load_tiktoken_bpe", lambda *a, **k: {})  # compare constants, no download
     official = openai_public.cl100k_base()
-    assert CL100K_PAT == official["pat_str"]
-    assert CL100K_SPECIAL == official["special_tokens"]
+    assert official["pat_str"] == CL100K_PAT
+    assert official["special_tokens"] == CL100K_SPECIAL
 
 
 @pytest.mark.parametrize(
@@ -129,7 +129,9 @@ def test_sentence_spans_are_trimmed_offsets_into_the_text() -> None:
     text = "  Iron carries oxygen.   Magnesium helps ATP.\n\nRest when it is a one-off.  "
     spans = sentence_spans(text)
     assert [text[s:e] for s, e in spans] == [
-        "Iron carries oxygen.", "Magnesium helps ATP.", "Rest when it is a one-off.",
+        "Iron carries oxygen.",
+        "Magnesium helps ATP.",
+        "Rest when it is a one-off.",
     ]
     assert all(e1 <= s2 for (_, e1), (s2, _) in zip(spans, spans[1:]))
 

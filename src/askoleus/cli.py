@@ -109,8 +109,9 @@ def search(
     IndexStore(settings.index_dir).current_dir()  # fail fast, before the model loads
     embedder = load_embedder(settings)
     index = load_current(settings.index_dir, embedder.name, embedder.dim)
-    retriever = Retriever(index, QueryEncoder(embedder), candidates=settings.candidates,
-                          dense_weight=settings.dense_weight)
+    retriever = Retriever(
+        index, QueryEncoder(embedder), candidates=settings.candidates, dense_weight=settings.dense_weight
+    )
     hits = retriever.search(question, k or settings.top_k, kinds=kinds or None, mode=mode)  # type: ignore[arg-type]
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False))
@@ -215,8 +216,14 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     for name, value in (("HOST", settings.host), ("PORT", settings.port), ("WORKERS", settings.workers)):
         os.environ[f"ASKOLEUS_{name}"] = str(value)  # workers re-read settings from the environment
     uvicorn.run(
-        "askoleus.api.app:factory", factory=True, host=settings.host, port=settings.port,
-        workers=settings.workers, log_level="warning", access_log=False, server_header=False,
+        "askoleus.api.app:factory",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
         timeout_graceful_shutdown=10,
     )
 

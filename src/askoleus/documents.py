@@ -118,6 +118,6 @@ class Chunk:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Chunk":
+    def from_dict(cls, d: dict[str, Any]) -> Chunk:
         """Inverse of to_dict."""
         return cls(**{**d, "ref_ids": tuple(d.get("ref_ids", ()))})

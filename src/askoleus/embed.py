@@ -64,7 +64,7 @@ class SentenceTransformerEmbedder:
             torch.set_num_threads(threads)
         try:
             self.model = SentenceTransformer(model_path, device="cpu", local_files_only=True)
-        except Exception as exc:  # noqa: BLE001 - any load failure is a configuration problem
+        except Exception as exc:
             raise ConfigError(f"cannot load embedding model {name!r} offline from {model_path}: {exc}") from exc
         self.name = name
         get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
@@ -118,9 +118,14 @@ class SentenceTransformerEmbedder:
         first = modules[0] if modules else None
         inner = getattr(first, "auto_model", None) or getattr(first, "model", None)
         config = getattr(first, "modality_config", {}).get("text", {})
-        if (not self._direct or inner is None or type(first).__name__ != "Transformer"
-                or getattr(first, "module_output_name", "") != "token_embeddings"
-                or config.get("method") != "forward" or config.get("method_output_name") != "last_hidden_state"):
+        if (
+            not self._direct
+            or inner is None
+            or type(first).__name__ != "Transformer"
+            or getattr(first, "module_output_name", "") != "token_embeddings"
+            or config.get("method") != "forward"
+            or config.get("method_output_name") != "last_hidden_state"
+        ):
             return False
 
         class LastHidden(torch.nn.Module):  # shares the model's parameters: no copy of the weights
@@ -131,20 +136,23 @@ class SentenceTransformerEmbedder:
             def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
                 return self.model(**dict(zip(names, tensors, strict=True)), return_dict=False)[0]
 
-        probes = ["Why do my legs feel heavy when I run?", "iron",
-                  "What does UnboundLocalError mean, and why do lambdas (defined in a loop) all return "
-                  "the same result? " * 4]
+        probes = [
+            "Why do my legs feel heavy when I run?",
+            "iron",
+            "What does UnboundLocalError mean, and why do lambdas (defined in a loop) all return the same result? " * 4,
+        ]
         with self._lock:
             try:
                 features = self.model.preprocess([probes[0]])
                 names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in features]
                 with torch.no_grad(), warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # TracerWarnings about shape checks: see the probes
-                    traced = torch.jit.trace(LastHidden(inner).eval(), tuple(features[k] for k in names),
-                                             check_trace=False)
+                    traced = torch.jit.trace(
+                        LastHidden(inner).eval(), tuple(features[k] for k in names), check_trace=False
+                    )
                 self._traced = (traced, names)
                 same = all(np.array_equal(self._encode_one_traced(p), self._encode_batch([p])) for p in probes)
-            except Exception as exc:  # noqa: BLE001 - any failure keeps the eager path
+            except Exception as exc:
                 log.info("query trace not used: %s", exc)
                 same = False
             if not same:
@@ -183,9 +191,9 @@ class SentenceTransformerEmbedder:
         """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32), []
-        offsets = self._tokenizer(
-            texts, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens
-        )["offset_mapping"]
+        offsets = self._tokenizer(texts, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens)[
+            "offset_mapping"
+        ]
         # Batches of texts with similar token counts: sentence-transformers sorts by character
         # length, a poor proxy for word pieces (code, URLs), so its batches carry a lot of padding.
         # Each batch is pooled right away, so only one batch of token embeddings is alive at a time.
@@ -196,8 +204,11 @@ class SentenceTransformerEmbedder:
             batch = order[b : b + batch_size]
             with self._lock:
                 outs = self.model.encode(
-                    [texts[i] for i in batch], batch_size=batch_size, output_value=None,
-                    convert_to_numpy=False, show_progress_bar=False,
+                    [texts[i] for i in batch],
+                    batch_size=batch_size,
+                    output_value=None,
+                    convert_to_numpy=False,
+                    show_progress_bar=False,
                 )
             for i, out in zip(batch, outs, strict=True):
                 v = out["sentence_embedding"].float().cpu().numpy()
@@ -223,4 +234,3 @@ class SentenceTransformerEmbedder:
 def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     """The embedder named by the settings."""
     return SentenceTransformerEmbedder(settings.model_path(), settings.model, settings.torch_threads)
-

@@ -70,7 +70,12 @@ class QuestionLog:
             return self._db.execute("DELETE FROM questions WHERE ts < ?", (cutoff,)).rowcount
 
     def record(
-        self, question: str, status: str, answer: str, citations: list[dict[str, Any]], generation: str,
+        self,
+        question: str,
+        status: str,
+        answer: str,
+        citations: list[dict[str, Any]],
+        generation: str,
         top_score: float | None,
     ) -> str:
         """Store one answered question; returns its answer id (used for feedback)."""
@@ -111,9 +116,15 @@ class QuestionLog:
     @staticmethod
     def _item(r: sqlite3.Row) -> dict[str, Any]:
         return {
-            "id": r["id"], "ts": _iso(r["ts"]), "question": r["question"], "status": r["status"],
-            "top_score": r["top_score"], "feedback": r["feedback"], "answer": r["answer"],
-            "citations": json.loads(r["citations"]), "generation": r["generation"],
+            "id": r["id"],
+            "ts": _iso(r["ts"]),
+            "question": r["question"],
+            "status": r["status"],
+            "top_score": r["top_score"],
+            "feedback": r["feedback"],
+            "answer": r["answer"],
+            "citations": json.loads(r["citations"]),
+            "generation": r["generation"],
         }
 
     def gaps(self, limit: int = 100) -> list[dict[str, Any]]:

@@ -33,9 +33,18 @@ class Hit:
         """The shape `askoleus search --json` and /v1/search return."""
         c = self.chunk
         return {
-            "id": c.id, "text": c.text, "title": c.title, "url": c.url, "section": c.section,
-            "anchor": c.anchor, "source": c.source, "kind": c.kind, "article_id": c.article_id,
-            "score": round(self.score, 4), "dense": round(self.dense, 4), "lexical": round(self.lexical, 4),
+            "id": c.id,
+            "text": c.text,
+            "title": c.title,
+            "url": c.url,
+            "section": c.section,
+            "anchor": c.anchor,
+            "source": c.source,
+            "kind": c.kind,
+            "article_id": c.article_id,
+            "score": round(self.score, 4),
+            "dense": round(self.dense, 4),
+            "lexical": round(self.lexical, 4),
         }
 
 
@@ -100,7 +109,12 @@ class Retriever:
         self.dense_weight = dense_weight
 
     def search(
-        self, query: str, k: int = 5, *, kinds: Collection[str] | None = None, mode: Mode = "hybrid",
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        kinds: Collection[str] | None = None,
+        mode: Mode = "hybrid",
         query_vector: np.ndarray | None = None,
     ) -> list[Hit]:
         """Top-k chunks for query, optionally only of the given kinds."""

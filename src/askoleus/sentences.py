@@ -6,8 +6,49 @@ import re
 
 # Units (km, mg, min...) are not here: they take no period, so "I ran 30 km. Then..." is two sentences.
 _ABBREVIATIONS = frozenset(
-    """al e.g i.e etc vs cf fig figs no nos vol pp p ed eds dr mr mrs ms prof st jr sr
-    inc ltd co corp approx ca jan feb mar apr jun jul aug sep sept oct nov dec""".split()
+    [
+        "al",
+        "e.g",
+        "i.e",
+        "etc",
+        "vs",
+        "cf",
+        "fig",
+        "figs",
+        "no",
+        "nos",
+        "vol",
+        "pp",
+        "p",
+        "ed",
+        "eds",
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "prof",
+        "st",
+        "jr",
+        "sr",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "approx",
+        "ca",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+    ]
 )
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets, then whitespace.
 _BOUNDARY = re.compile(r"""[.!?…]+["'”’)\]]*(?=\s+)""")

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..index.lexical import tokenize
-from ..index.loaded import LoadedIndex
-from ..retrieve import Hit
+from askoleus.index.lexical import tokenize
+from askoleus.index.loaded import LoadedIndex
+from askoleus.retrieve import Hit
 
 # A sentence opening like this leans on the one before it; quote that one too.
 _LEANS_BACK = re.compile(
@@ -57,7 +57,12 @@ def _candidates(index: LoadedIndex, hits: list[Hit], qv: np.ndarray, terms: set[
 
 
 def select_quotes(
-    index: LoadedIndex, hits: list[Hit], qv: np.ndarray, *, max_sentences: int = 4, margin: float = 0.2,
+    index: LoadedIndex,
+    hits: list[Hit],
+    qv: np.ndarray,
+    *,
+    max_sentences: int = 4,
+    margin: float = 0.2,
     question: str = "",
 ) -> list[Quote]:
     """Up to max_sentences good, non-duplicate sentences in reading order (passage rank, position)."""

@@ -8,15 +8,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import Settings
-from ..index.loaded import LoadedIndex
-from ..retrieve import Hit, QueryEncoder, Retriever
+from askoleus.config import Settings
+from askoleus.index.loaded import LoadedIndex
+from askoleus.retrieve import Hit, QueryEncoder, Retriever
 from .conversations import Conversations, Turn
 from .extract import Quote, select_quotes
 from .models import Answer, Citation, Related, Status, Study
 from .routing import (
-    EMERGENCY_TEXT, MEDICAL_TEXT, MEDICAL_WITH_PASSAGES, NOT_COVERED_RELATED, NOT_COVERED_TEXT,
-    asks_for_reference, followup_kind, route,
+    EMERGENCY_TEXT,
+    MEDICAL_TEXT,
+    MEDICAL_WITH_PASSAGES,
+    NOT_COVERED_RELATED,
+    NOT_COVERED_TEXT,
+    asks_for_reference,
+    followup_kind,
+    route,
 )
 
 ANSWER_KINDS = ("body",)
@@ -51,12 +57,22 @@ def compose(quotes: list[Quote], index: LoadedIndex) -> tuple[str, list[Citation
         c = hit.chunk
         article = index.articles.get(c.article_id)
         refs = [r for r in (article.references if article else []) if r.n in c.ref_ids]
-        citations.append(Citation(
-            n=n, title=c.title, url=c.url, section=c.section, snippet=" ".join(snippets[pos]),
-            source=c.source, score=round(hit.score, 4), chunk_id=c.id,
-            references=[Study(n=r.n, text=r.text, authors=r.authors, year=r.year, title=r.title,
-                              journal=r.journal) for r in refs],
-        ))
+        citations.append(
+            Citation(
+                n=n,
+                title=c.title,
+                url=c.url,
+                section=c.section,
+                snippet=" ".join(snippets[pos]),
+                source=c.source,
+                score=round(hit.score, 4),
+                chunk_id=c.id,
+                references=[
+                    Study(n=r.n, text=r.text, authors=r.authors, year=r.year, title=r.title, journal=r.journal)
+                    for r in refs
+                ],
+            )
+        )
     return " ".join(parts), citations
 
 
@@ -72,8 +88,9 @@ class Answerer:
 
     def retriever(self, index: LoadedIndex) -> Retriever:
         """A retriever over index with the configured fusion."""
-        return Retriever(index, self.encode, candidates=self.settings.candidates,
-                         dense_weight=self.settings.dense_weight)
+        return Retriever(
+            index, self.encode, candidates=self.settings.candidates, dense_weight=self.settings.dense_weight
+        )
 
     def ask(
         self, index: LoadedIndex, question: str, top_k: int | None = None, conversation_id: str | None = None
@@ -92,9 +109,14 @@ class Answerer:
             positions = tuple(dict.fromkeys(q.hit.position for q in draft.quotes))
             self.conversations.add(cid, Turn(draft.resolved, positions, index.generation))
         return Answer(
-            answer=f"{body}\n\n{self.settings.disclaimer}", status=draft.status, citations=citations,
-            related=draft.related, disclaimer=self.settings.disclaimer, conversation_id=cid,
-            index_generation=index.generation, took_ms=round((time.perf_counter() - started) * 1000, 2),
+            answer=f"{body}\n\n{self.settings.disclaimer}",
+            status=draft.status,
+            citations=citations,
+            related=draft.related,
+            disclaimer=self.settings.disclaimer,
+            conversation_id=cid,
+            index_generation=index.generation,
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
         )
 
     def _search(self, index: LoadedIndex, text: str, k: int) -> tuple[list[Hit], np.ndarray, bool]:
@@ -125,12 +147,12 @@ class Answerer:
         if intent == "medical":
             quotes = select_quotes(index, hits, search_vec, max_sentences=min(2, n), question=question)
             quotes = quotes if covered else []
-            return Draft(MEDICAL_TEXT + (MEDICAL_WITH_PASSAGES if quotes else ""), "medical_referral",
-                         quotes, [], resolved)
+            return Draft(
+                MEDICAL_TEXT + (MEDICAL_WITH_PASSAGES if quotes else ""), "medical_referral", quotes, [], resolved
+            )
         if not covered:
             related = _related(hits, self.settings.not_covered_threshold - RELATED_MARGIN)
-            return Draft(NOT_COVERED_TEXT + (NOT_COVERED_RELATED if related else ""), "not_covered", [],
-                         related, None)
+            return Draft(NOT_COVERED_TEXT + (NOT_COVERED_RELATED if related else ""), "not_covered", [], related, None)
         quotes = select_quotes(index, hits, search_vec, max_sentences=n, question=question)
         return Draft("", "answered", quotes, [], resolved)
 

@@ -16,18 +16,23 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import __version__
-from ..answer import Answerer
-from ..config import Settings, is_placeholder
-from ..embed import Embedder, load_embedder
-from ..errors import AskoleusError, ConfigError
-from ..logging import setup_logging
-from ..qlog import QuestionLog
-from ..retrieve import QueryEncoder
+from askoleus import __version__
+from askoleus.answer import Answerer
+from askoleus.config import Settings, is_placeholder
+from askoleus.embed import Embedder, load_embedder
+from askoleus.errors import AskoleusError, ConfigError
+from askoleus.logging import setup_logging
+from askoleus.qlog import QuestionLog
+from askoleus.retrieve import QueryEncoder
 from . import pages, routes, routes_staff
 from .security import (
-    BodyLimitMiddleware, ClientIdentifier, InFlightMiddleware, RateLimited, RateLimiter,
-    SecurityHeadersMiddleware, request_id,
+    BodyLimitMiddleware,
+    ClientIdentifier,
+    InFlightMiddleware,
+    RateLimited,
+    RateLimiter,
+    SecurityHeadersMiddleware,
+    request_id,
 )
 from .state import IndexHolder, Metrics, Services
 
@@ -112,7 +117,7 @@ class ObserveMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:  # noqa: BLE001 - answered here so the 500 gets the security headers, metrics, log
+        except Exception:
             if responded:
                 raise
             log.exception("unhandled error", extra={"request_id": rid})
@@ -123,8 +128,16 @@ class ObserveMiddleware:
         if svc is not None:
             svc.metrics.requests.labels(scope["method"], name, str(status)).inc()
             svc.metrics.latency.labels(name).observe(elapsed)
-        access.info("request", extra={"request_id": rid, "method": scope["method"], "route": name,
-                                      "status": status, "ms": round(elapsed * 1000, 2)})
+        access.info(
+            "request",
+            extra={
+                "request_id": rid,
+                "method": scope["method"],
+                "route": name,
+                "status": status,
+                "ms": round(elapsed * 1000, 2),
+            },
+        )
 
 
 async def _poll(app: FastAPI, svc: Services) -> None:
@@ -150,8 +163,12 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             await anyio.to_thread.run_sync(prepare)
         holder = IndexHolder(settings.index_dir, model)
         svc = Services(
-            settings, model, holder, Answerer(settings, QueryEncoder(model)),
-            QuestionLog(settings.question_db, settings.log_retention_days), Metrics(),
+            settings,
+            model,
+            holder,
+            Answerer(settings, QueryEncoder(model)),
+            QuestionLog(settings.question_db, settings.log_retention_days),
+            Metrics(),
         )
         app.state.services = svc
         await anyio.to_thread.run_sync(holder.reload)
@@ -168,9 +185,13 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     docs = settings.docs_enabled
     app = FastAPI(
-        title="askoleus", version=__version__, lifespan=lifespan,
+        title="askoleus",
+        version=__version__,
+        lifespan=lifespan,
         description="Grounded, cited answers from the OLEUS blog articles. Every answer carries the disclaimer.",
-        docs_url="/docs" if docs else None, redoc_url=None, openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.client_id = ClientIdentifier(settings.trusted_proxies)
@@ -185,9 +206,15 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.include_router(pages.router)
 
     app.add_middleware(ObserveMiddleware)
-    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
-                       allow_methods=["GET", "POST"], allow_headers=["Content-Type"],
-                       expose_headers=["Retry-After"], max_age=600)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=False,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type"],
+        expose_headers=["Retry-After"],
+        max_age=600,
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(InFlightMiddleware, limit=settings.max_in_flight)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -8,8 +8,8 @@ from importlib import resources
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from ..errors import NotFound
-from ..index.loaded import ArticleInfo
+from askoleus.errors import NotFound
+from askoleus.index.loaded import ArticleInfo
 from .routes import services
 
 router = APIRouter(include_in_schema=False)

@@ -14,9 +14,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
-from ..answer import Answer
-from ..errors import AskoleusError, InvalidRequest, NotFound
-from ..sentences import split_sentences
+from askoleus.answer import Answer
+from askoleus.errors import AskoleusError, InvalidRequest, NotFound
+from askoleus.sentences import split_sentences
 from .schemas import AskRequest, ErrorResponse, FeedbackRequest, clean_question
 from .security import check_key
 from .state import Services
@@ -90,13 +90,23 @@ async def _answer(request: Request, body: AskRequest) -> AskResponse:
         answer = svc.answerer.ask(index, body.question, top_k, body.conversation_id)
         top = max((c.score for c in answer.citations), default=None)
         answer_id = svc.qlog.record(
-            body.question, answer.status, answer.answer, [c.model_dump() for c in answer.citations],
-            answer.index_generation, top,
+            body.question,
+            answer.status,
+            answer.answer,
+            [c.model_dump() for c in answer.citations],
+            answer.index_generation,
+            top,
         )
         svc.metrics.answers.labels(answer.status).inc()
         if svc.settings.log_questions:  # off by default: question text can be personal
-            qlog_logger.info("question", extra={"request_id": getattr(request.state, "request_id", ""),
-                                                "question": body.question, "status": answer.status})
+            qlog_logger.info(
+                "question",
+                extra={
+                    "request_id": getattr(request.state, "request_id", ""),
+                    "question": body.question,
+                    "status": answer.status,
+                },
+            )
         debug = None
         if body.debug:
             hits = svc.answerer.retriever(index).search(body.question, top_k, kinds=("body",))
@@ -123,7 +133,9 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
 
 
 @router.post(
-    "/v1/ask/stream", responses={200: {"content": {"text/event-stream": {}}}, **ERRORS}, tags=["answers"],
+    "/v1/ask/stream",
+    responses={200: {"content": {"text/event-stream": {}}}, **ERRORS},
+    tags=["answers"],
 )
 async def ask_stream(request: Request, body: AskRequest) -> StreamingResponse:
     """The same answer as server-sent events: meta (citations), delta…, disclaimer, done (or error)."""
@@ -133,8 +145,9 @@ async def ask_stream(request: Request, body: AskRequest) -> StreamingResponse:
 
     async def events() -> AsyncIterator[bytes]:
         try:
-            meta = result.model_dump(include={"status", "conversation_id", "answer_id", "index_generation",
-                                              "citations", "related"})
+            meta = result.model_dump(
+                include={"status", "conversation_id", "answer_id", "index_generation", "citations", "related"}
+            )
             yield _sse("meta", meta)
             yield _sse("citations", {"citations": meta["citations"]})
             pieces = split_sentences(text) or [text]
@@ -143,11 +156,12 @@ async def ask_stream(request: Request, body: AskRequest) -> StreamingResponse:
                 await asyncio.sleep(0)
             yield _sse("disclaimer", {"disclaimer": disclaimer})
             yield _sse("done", {"status": result.status, "took_ms": result.took_ms})
-        except Exception:  # noqa: BLE001 - a broken stream ends with an error event, never a traceback
+        except Exception:
             yield _sse("error", {"error": {"code": "internal_error", "message": "the answer could not be sent"}})
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
 
 
 @router.get("/v1/search", response_model=SearchResponse, responses=ERRORS, tags=["search"])
@@ -193,10 +207,12 @@ async def readyz(request: Request) -> JSONResponse:
     """An index is loaded and requests can be answered."""
     holder = services(request).holder
     if holder.current is None:
-        return JSONResponse({"error": {"code": "index_not_found", "message": "no index loaded",
-                                       "request_id": ""}}, status_code=503)
-    return JSONResponse({"status": "ready", "index_generation": holder.current.generation,
-                         "chunks": len(holder.current.chunks)})
+        return JSONResponse(
+            {"error": {"code": "index_not_found", "message": "no index loaded", "request_id": ""}}, status_code=503
+        )
+    return JSONResponse(
+        {"status": "ready", "index_generation": holder.current.generation, "chunks": len(holder.current.chunks)}
+    )
 
 
 @router.get("/metrics", tags=["operations"], response_class=PlainTextResponse)

@@ -29,7 +29,8 @@ async def console_check(request: Request) -> dict[str, bool]:
 
 @router.get("/v1/console/questions", tags=["console"], responses=ERRORS)
 async def recent_questions(
-    request: Request, limit: int = Query(100, ge=1, le=1000),
+    request: Request,
+    limit: int = Query(100, ge=1, le=1000),
     status: str | None = Query(None, pattern="^(answered|not_covered|medical_referral|emergency)$"),
     feedback: str | None = Query(None, pattern="^(up|down)$"),
 ) -> dict[str, list[dict[str, Any]]]:
@@ -91,14 +92,21 @@ async def most_asked(
     return {"items": await anyio.to_thread.run_sync(work)}
 
 
-@router.get("/v1/console/export.csv", tags=["console"], response_class=Response,
-            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, **ERRORS})
+@router.get(
+    "/v1/console/export.csv",
+    tags=["console"],
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, **ERRORS},
+)
 async def export_csv(request: Request) -> Response:
     """The question log as CSV."""
     _staff(request)
     body = await anyio.to_thread.run_sync(services(request).qlog.export_csv)
-    return Response(body, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="askoleus-questions.csv"'})
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="askoleus-questions.csv"'},
+    )
 
 
 @router.post("/v1/admin/reload", tags=["admin"], responses=ERRORS)
@@ -110,5 +118,8 @@ async def admin_reload(request: Request) -> dict[str, Any]:
     if changed and svc.holder.current is not None:
         svc.metrics.set_index(svc.holder.current)
     current = svc.holder.current
-    return {"reloaded": changed, "index_generation": current.generation if current else None,
-            "error": svc.holder.last_error or None}
+    return {
+        "reloaded": changed,
+        "index_generation": current.generation if current else None,
+        "error": svc.holder.last_error or None,
+    }

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import AskoleusError
+from askoleus.errors import AskoleusError
 
 
 class Unauthorized(AskoleusError):
@@ -40,14 +40,24 @@ def error_body(code: str, message: str, request_id: str = "") -> bytes:
     return json.dumps({"error": {"code": code, "message": message, "request_id": request_id}}).encode()
 
 
-async def send_error(send: Send, status: int, code: str, message: str, request_id: str = "",
-                     headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
+async def send_error(
+    send: Send, status: int, code: str, message: str, request_id: str = "", headers: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
     """Send a complete JSON error response from ASGI middleware."""
     body = error_body(code, message, request_id)
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"), *headers,
-    ]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+                (b"x-content-type-options", b"nosniff"),
+                *headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -117,8 +127,9 @@ class InFlightMiddleware:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
             return await self.app(scope, receive, send)
         if self.active >= self.limit:
-            return await send_error(send, 503, "overloaded", "the server is busy; try again shortly",
-                                    headers=[(b"retry-after", b"1")])
+            return await send_error(
+                send, 503, "overloaded", "the server is busy; try again shortly", headers=[(b"retry-after", b"1")]
+            )
         self.active += 1
         try:
             await self.app(scope, receive, send)
@@ -146,7 +157,10 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
                 names = {k.lower() for k, _ in headers}
-                extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"strict-origin-when-cross-origin")]
+                extra = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+                ]
                 if path.startswith("/v1/") and b"cache-control" not in names:
                     extra.append((b"cache-control", b"no-store"))
                 if path == "/widget.js":

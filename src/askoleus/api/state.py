@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from ..answer import Answerer
-from ..config import Settings
-from ..embed import Embedder
-from ..errors import AskoleusError, IndexNotFound
-from ..index import IndexStore, LoadedIndex, load_generation
-from ..qlog import QuestionLog
+from askoleus.answer import Answerer
+from askoleus.config import Settings
+from askoleus.embed import Embedder
+from askoleus.errors import AskoleusError, IndexNotFound
+from askoleus.index import IndexStore, LoadedIndex, load_generation
+from askoleus.qlog import QuestionLog
 
 log = logging.getLogger("askoleus.index")
 
@@ -66,7 +66,10 @@ class Metrics:
         r = self.registry
         self.requests = Counter("askoleus_requests_total", "HTTP requests", ["method", "route", "status"], registry=r)
         self.latency = Histogram(
-            "askoleus_request_seconds", "HTTP request latency", ["route"], registry=r,
+            "askoleus_request_seconds",
+            "HTTP request latency",
+            ["route"],
+            registry=r,
             buckets=(0.005, 0.01, 0.015, 0.025, 0.04, 0.06, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.answers = Counter("askoleus_answers_total", "Answers by status", ["status"], registry=r)

@@ -8,20 +8,20 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .. import __version__
-from ..chunk import ChunkerSettings, chunk_article, fit_to_limit
-from ..config import Settings
-from ..documents import Article, Chunk
-from ..sentences import sentence_spans
-from ..embed import Embedder, text_hash
-from ..errors import BuildError, IndexCorrupt
-from ..ingest import load_corpus
+from askoleus import __version__
+from askoleus.chunk import ChunkerSettings, chunk_article, fit_to_limit
+from askoleus.config import Settings
+from askoleus.documents import Article, Chunk
+from askoleus.embed import Embedder, text_hash
+from askoleus.errors import BuildError, IndexCorrupt
+from askoleus.ingest import load_corpus
+from askoleus.sentences import sentence_spans
 from .dense import build_dense, save_dense
 from .lexical import LexicalIndex
 from .loaded import ARTICLES, CHUNKS, DENSE, LEXICAL, SENTENCES, VECTORS, LoadedIndex, load_generation
@@ -96,20 +96,36 @@ def _embed_spans(c: Chunk) -> list[tuple[int, int]]:
 
 def _article_record(a: Article) -> dict[str, Any]:
     return {
-        "id": a.id, "title": a.title, "url": a.url, "source": a.source, "sha256": a.sha256,
-        "format": a.format, "date": a.date, "tags": a.tags,
-        "references": [r.to_dict() for r in a.references], "disclaimer": a.disclaimer,
+        "id": a.id,
+        "title": a.title,
+        "url": a.url,
+        "source": a.source,
+        "sha256": a.sha256,
+        "format": a.format,
+        "date": a.date,
+        "tags": a.tags,
+        "references": [r.to_dict() for r in a.references],
+        "disclaimer": a.disclaimer,
         "sections": [
-            {"heading": sec.heading, "anchor": sec.anchor, "level": sec.level,
-             "blocks": [{"kind": b.kind, "text": b.text} for b in sec.blocks]}
+            {
+                "heading": sec.heading,
+                "anchor": sec.anchor,
+                "level": sec.level,
+                "blocks": [{"kind": b.kind, "text": b.text} for b in sec.blocks],
+            }
             for sec in a.sections
         ],
     }
 
 
 def _write_artifacts(
-    out: Path, chunks: list[Chunk], hashes: list[str], embedded: list[Embedded], articles: list[Article],
-    hnsw_threshold: int, dim: int,
+    out: Path,
+    chunks: list[Chunk],
+    hashes: list[str],
+    embedded: list[Embedded],
+    articles: list[Article],
+    hnsw_threshold: int,
+    dim: int,
 ) -> str:
     with (out / CHUNKS).open("w", encoding="utf-8") as f:
         for c, h in zip(chunks, hashes, strict=True):
@@ -144,8 +160,10 @@ def build_index(
     with store.lock(lock_wait_seconds):
         store.clean_leftovers()
         corpus = load_corpus(
-            settings.corpus_dir, settings.site_url,
-            strict=settings.strict if strict is None else strict, max_bytes=settings.max_file_bytes,
+            settings.corpus_dir,
+            settings.site_url,
+            strict=settings.strict if strict is None else strict,
+            max_bytes=settings.max_file_bytes,
         )
         report.skipped = [{"file": s.file, "reason": s.reason} for s in corpus.skipped]
         report.drafts = corpus.drafts
@@ -184,7 +202,16 @@ def build_index(
         gen = new_generation_id()
         try:
             report.dense_index = _write_generation(
-                store, gen, settings, embedder, csettings, report, corpus.articles, chunks, hashes, embedded,
+                store,
+                gen,
+                settings,
+                embedder,
+                csettings,
+                report,
+                corpus.articles,
+                chunks,
+                hashes,
+                embedded,
                 fingerprint,
             )
         except OSError as exc:  # disk full, permissions, I/O error: the current generation is untouched
@@ -197,34 +224,53 @@ def build_index(
 
 
 def _write_generation(
-    store: IndexStore, gen: str, settings: Settings, embedder: Embedder, csettings: ChunkerSettings,
-    report: BuildReport, articles: list[Article], chunks: list[Chunk], hashes: list[str],
-    embedded: list[Embedded], fingerprint: str,
+    store: IndexStore,
+    gen: str,
+    settings: Settings,
+    embedder: Embedder,
+    csettings: ChunkerSettings,
+    report: BuildReport,
+    articles: list[Article],
+    chunks: list[Chunk],
+    hashes: list[str],
+    embedded: list[Embedded],
+    fingerprint: str,
 ) -> str:
     """Write, checksum, fsync and activate a generation; returns the dense index kind."""
     tmp = store.new_tmp_dir(gen)
     kind = _write_artifacts(tmp, chunks, hashes, embedded, articles, settings.hnsw_threshold, embedder.dim)
-    write_manifest(tmp, {
-        "generation": gen,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "askoleus_version": __version__,
-        "model": {"name": embedder.name, "dim": embedder.dim, "max_tokens": embedder.max_tokens},
-        "chunker": csettings.to_dict(),
-        "dense": {"kind": kind, "hnsw_threshold": settings.hnsw_threshold},
-        "lexical": {"kind": "bm25s", "tokenizer": "snowball-english"},
-        "counts": {"articles": report.articles, "chunks": report.chunks,
-                   "embedded": report.embedded, "reused": report.reused},
-        "corpus": {a.source: a.sha256 for a in articles},
-        "skipped": report.skipped,
-        "fingerprint": fingerprint,
-    })
+    write_manifest(
+        tmp,
+        {
+            "generation": gen,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "askoleus_version": __version__,
+            "model": {"name": embedder.name, "dim": embedder.dim, "max_tokens": embedder.max_tokens},
+            "chunker": csettings.to_dict(),
+            "dense": {"kind": kind, "hnsw_threshold": settings.hnsw_threshold},
+            "lexical": {"kind": "bm25s", "tokenizer": "snowball-english"},
+            "counts": {
+                "articles": report.articles,
+                "chunks": report.chunks,
+                "embedded": report.embedded,
+                "reused": report.reused,
+            },
+            "corpus": {a.source: a.sha256 for a in articles},
+            "skipped": report.skipped,
+            "fingerprint": fingerprint,
+        },
+    )
     store.commit(tmp, gen)
     store.activate(gen)
     return kind
 
 
 def _fingerprint(
-    chunks: list[Chunk], hashes: list[str], articles: list[Article], embedder: Embedder, cs: ChunkerSettings,
+    chunks: list[Chunk],
+    hashes: list[str],
+    articles: list[Article],
+    embedder: Embedder,
+    cs: ChunkerSettings,
     hnsw_threshold: int,
 ) -> str:
     """Identifies the content of a generation: same fingerprint, nothing to rebuild."""

@@ -10,8 +10,8 @@ from typing import Any
 import faiss
 import numpy as np
 
-from ..documents import Chunk, Reference
-from ..errors import IndexCorrupt
+from askoleus.documents import Chunk, Reference
+from askoleus.errors import IndexCorrupt
 from .dense import load_dense
 from .lexical import LexicalIndex
 from .store import verify_generation
@@ -87,8 +87,13 @@ def load_generation(gen_dir: Path, model: str | None = None, dim: int | None = N
         raw_articles = json.loads((gen_dir / ARTICLES).read_text(encoding="utf-8"))
         articles = {
             a["id"]: ArticleInfo(
-                a["id"], a["title"], a["url"], a["source"], [Reference(**r) for r in a.get("references", [])],
-                a.get("sections", []), a.get("disclaimer"),
+                a["id"],
+                a["title"],
+                a["url"],
+                a["source"],
+                [Reference(**r) for r in a.get("references", [])],
+                a.get("sections", []),
+                a.get("disclaimer"),
             )
             for a in raw_articles
         }

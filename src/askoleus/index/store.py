@@ -12,11 +12,11 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import BuildLocked, IndexCorrupt, IndexNotFound
+from askoleus.errors import BuildLocked, IndexCorrupt, IndexNotFound
 
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
@@ -47,7 +47,7 @@ def fsync_path(path: Path) -> None:
 
 def new_generation_id() -> str:
     """Sortable, unique: UTC time to the microsecond plus a random suffix."""
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,13 @@ class IndexStore:
                 m = verify_generation(self.generations / gen)
                 out.append(
                     GenerationInfo(
-                        gen, gen == current, m["created"], m["counts"]["chunks"],
-                        m["counts"]["articles"], m["model"]["name"], True,
+                        gen,
+                        gen == current,
+                        m["created"],
+                        m["counts"]["chunks"],
+                        m["counts"]["articles"],
+                        m["model"]["name"],
+                        True,
                     )
                 )
             except IndexCorrupt as exc:
@@ -238,16 +243,18 @@ def read_manifest(gen_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def verify_generation(
-    gen_dir: Path, model: str | None = None, dim: int | None = None
-) -> dict[str, Any]:
+def verify_generation(gen_dir: Path, model: str | None = None, dim: int | None = None) -> dict[str, Any]:
     """Check every artifact's size and sha256, and the model; returns the manifest or raises IndexCorrupt."""
     manifest = read_manifest(gen_dir)
     name = gen_dir.name
     try:
         # the fields status() and load_generation() read must exist with the right types
-        fields = (manifest["model"]["name"], manifest["model"]["dim"],
-                  manifest["counts"]["chunks"], manifest["counts"]["articles"])
+        fields = (
+            manifest["model"]["name"],
+            manifest["model"]["dim"],
+            manifest["counts"]["chunks"],
+            manifest["counts"]["articles"],
+        )
         if not isinstance(fields[0], str) or not all(type(v) is int for v in fields[1:]):
             raise TypeError
         for rel, meta in manifest["artifacts"].items():

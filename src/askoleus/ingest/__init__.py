@@ -7,8 +7,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..documents import Article
-from ..errors import IngestError
+from askoleus.documents import Article
+from askoleus.errors import IngestError
 from .common import build_article, one_line
 from .html import parse_html
 from .markdown import parse_md
@@ -114,9 +114,7 @@ def _skip_reason(err: IngestError) -> str:
     return one_line(f"line {err.line}: {err.reason}" if err.line is not None else err.reason)
 
 
-def load_corpus(
-    corpus_dir: Path, site_url: str, *, strict: bool = False, max_bytes: int = 5_000_000
-) -> CorpusResult:
+def load_corpus(corpus_dir: Path, site_url: str, *, strict: bool = False, max_bytes: int = 5_000_000) -> CorpusResult:
     """Parse every article under corpus_dir; malformed files are skipped (or raise when strict)."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():

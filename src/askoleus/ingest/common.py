@@ -12,8 +12,8 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
-from ..documents import Article, Block, Kind, Reference, Section
-from ..errors import IngestError
+from askoleus.documents import Article, Block, Kind, Reference, Section
+from askoleus.errors import IngestError
 from .references import parse_reference
 
 INTRO_ANCHOR = "introduction"
@@ -215,9 +215,7 @@ def _group(title: str, items: list[Item]) -> list[_Draft]:
     return drafts
 
 
-def _classify(
-    draft: _Draft, raw: str, references: list[Reference], disclaimers: list[str]
-) -> None:
+def _classify(draft: _Draft, raw: str, references: list[Reference], disclaimers: list[str]) -> None:
     """Turn a section's paragraphs into typed blocks, collecting references and disclaimers."""
     in_refs = draft.level > 0 and is_references_heading(draft.heading)
     for para in draft.paras:

@@ -8,19 +8,68 @@ from bisect import bisect_right
 import lxml.html
 from lxml import etree
 
-from ..errors import IngestError
+from askoleus.errors import IngestError
 from .common import Heading, Item, Para, Parsed, line_span, line_starts, normalise
 
 _NOISE_TAGS = frozenset(
-    "nav header footer aside script style noscript template form iframe svg button object embed canvas".split()
+    [
+        "nav",
+        "header",
+        "footer",
+        "aside",
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "form",
+        "iframe",
+        "svg",
+        "button",
+        "object",
+        "embed",
+        "canvas",
+    ]
 )
 _NOISE_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search"})
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _HEADINGS = {f"h{i}": i for i in range(1, 7)}
-_BLOCKS = frozenset("p li pre blockquote dd dt td th figcaption caption".split()) | frozenset(_HEADINGS)
+_BLOCKS = frozenset(["p", "li", "pre", "blockquote", "dd", "dt", "td", "th", "figcaption", "caption"]) | frozenset(
+    _HEADINGS
+)
 _INLINE = frozenset(
-    "a abbr b bdi bdo br cite code data del dfn em font i img ins kbd label mark q s samp small span "
-    "strong sub sup time u var wbr".split()
+    [
+        "a",
+        "abbr",
+        "b",
+        "bdi",
+        "bdo",
+        "br",
+        "cite",
+        "code",
+        "data",
+        "del",
+        "dfn",
+        "em",
+        "font",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "label",
+        "mark",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "time",
+        "u",
+        "var",
+        "wbr",
+    ]
 )
 _TITLE_SEPARATORS = (" \u2014 ", " | ")
 _TRUE = {"true", "yes", "on", "1"}

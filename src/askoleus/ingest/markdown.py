@@ -10,7 +10,7 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from ..errors import IngestError
+from askoleus.errors import IngestError
 from .common import Heading, Item, Para, Parsed, line_span, line_starts, normalise, one_line
 from .html import fragment_text
 

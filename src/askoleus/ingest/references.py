@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..documents import Reference
+from askoleus.documents import Reference
 
 # "Authors (2016). Rest" — the year may carry a letter (2016a) or be "n.d.".
 _AUTHOR_YEAR_RE = re.compile(r"^(?P<authors>.+?)\s*\((?P<year>\d{4}[a-z]?|n\.\s?d\.)\)\s*[.,:]?\s*(?P<rest>.*)$")
@@ -19,7 +19,7 @@ def parse_reference(n: int, text: str) -> Reference:
     text = " ".join(text.split())
     try:
         return _parse(n, text)
-    except Exception:  # noqa: BLE001 - a reference we cannot read must never break ingest
+    except Exception:
         return Reference(n=n, text=text)
 
 
@@ -40,9 +40,7 @@ def _parse(n: int, text: str) -> Reference:
     if jm:
         journal = jm.group("journal").strip().rstrip(".,")
         details = (jm.group("details") or "").strip()
-    return Reference(
-        n=n, text=text, authors=authors, year=year, title=title.strip(), journal=journal, details=details
-    )
+    return Reference(n=n, text=text, authors=authors, year=year, title=title.strip(), journal=journal, details=details)
 
 
 def cited_references(text: str, refs: list[Reference]) -> tuple[int, ...]:
