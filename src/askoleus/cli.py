@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from .config import Settings
-from .errors import AskoleusError, BuildLocked
+from .errors import AskoleusError, BuildLocked, IndexCorrupt
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_ERROR, EXIT_LOCKED = 1, 3
@@ -132,19 +132,26 @@ def index() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def index_status(index_dir: Path | None, as_json: bool) -> None:
-    """List generations, newest first, marking the current one."""
-    from .index import IndexStore
+    """List generations, newest first, marking the current one; exit 1 when the current one is unusable."""
+    from .index import IndexStore, load_generation
 
-    gens = IndexStore(_settings(index_dir=index_dir).index_dir).status()
+    settings = _settings(index_dir=index_dir)
+    store = IndexStore(settings.index_dir)
+    gens = store.status(verify=lambda path: load_generation(path, settings.model))  # what the server checks
+    current, problem = store.pointer()
     if as_json:
         click.echo(json.dumps([g.to_dict() for g in gens]))
-        return
-    if not gens:
-        click.echo("no generations: run `askoleus build`")
-    for g in gens:
-        mark = "*" if g.current else " "
-        detail = f"{g.articles} articles, {g.chunks} chunks, {g.model}, {g.created}" if g.valid else g.problem
-        click.echo(f"{mark} {g.id}  {'ok     ' if g.valid else 'INVALID'}  {detail}")
+    else:
+        if not gens:
+            click.echo("no generations: run `askoleus build`")
+        for g in gens:
+            mark = "*" if g.current else " "
+            detail = f"{g.articles} articles, {g.chunks} chunks, {g.model}, {g.created}" if g.valid else g.problem
+            click.echo(f"{mark} {g.id}  {'ok     ' if g.valid else 'INVALID'}  {detail}")
+    if problem:
+        raise AskoleusError(problem)
+    if current is not None and not any(g.current and g.valid for g in gens):
+        raise IndexCorrupt(f"the current generation {current} is invalid: run `askoleus index rollback`")
 
 
 @index.command("rollback")
@@ -152,11 +159,12 @@ def index_status(index_dir: Path | None, as_json: bool) -> None:
 @handle_errors
 def index_rollback(index_dir: Path | None) -> None:
     """Make the previous valid generation current."""
-    from .index import IndexStore
+    from .index import IndexStore, load_generation
 
-    store = IndexStore(_settings(index_dir=index_dir).index_dir)
+    settings = _settings(index_dir=index_dir)
+    store = IndexStore(settings.index_dir)
     with store.lock():
-        gen = store.rollback()
+        gen = store.rollback(verify=lambda path: load_generation(path, settings.model))
     click.echo(f"generation {gen} is now current")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 Kind = Literal["body", "promo", "references", "disclaimer"]
 KINDS: tuple[Kind, ...] = ("body", "promo", "references", "disclaimer")
@@ -121,3 +122,12 @@ class Chunk:
     def from_dict(cls, d: dict[str, Any]) -> Chunk:
         """Inverse of to_dict."""
         return cls(**{**d, "ref_ids": tuple(d.get("ref_ids", ()))})
+
+
+def is_web_url(url: str) -> bool:
+    """An absolute http(s) URL with a host: the only kind a citation may link to."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and not any(c in url for c in "\r\n\t")

@@ -10,7 +10,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from askoleus.documents import Chunk, Reference
+from askoleus.documents import Chunk, Reference, is_web_url
 from askoleus.errors import IndexCorrupt
 from .dense import load_dense
 from .lexical import LexicalIndex
@@ -22,6 +22,7 @@ SENTENCES = "sentences.npy"
 DENSE = "dense.faiss"
 LEXICAL = "lexical"
 ARTICLES = "articles.json"
+REQUIRED = (CHUNKS, VECTORS, SENTENCES, DENSE, ARTICLES)
 
 
 @dataclass
@@ -76,7 +77,7 @@ def read_chunks(path: Path) -> tuple[list[Chunk], list[str], list[list[tuple[int
 
 def load_generation(gen_dir: Path, model: str | None = None, dim: int | None = None) -> LoadedIndex:
     """Verify and load a generation; IndexCorrupt on any mismatch."""
-    manifest = verify_generation(gen_dir, model, dim)
+    manifest = verify_generation(gen_dir, model, dim, required=REQUIRED)
     name = gen_dir.name
     try:
         chunks, hashes, spans = read_chunks(gen_dir / CHUNKS)
@@ -99,6 +100,9 @@ def load_generation(gen_dir: Path, model: str | None = None, dim: int | None = N
         }
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorrupt(f"generation {name} cannot be loaded: {type(exc).__name__}") from exc
+    unsafe = next((c.id for c in chunks if not is_web_url(c.url)), None)
+    if unsafe is not None:  # only http(s) links ever reach a reader, whatever built the generation
+        raise IndexCorrupt(f"generation {name}: chunk {unsafe} links to a non-http(s) url")
     n = len(chunks)
     counts = (manifest["counts"]["chunks"], vectors.shape[0], dense.ntotal, lexical.size)
     if any(c != n for c in counts):

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
-from askoleus.documents import Article, Block, Kind, Reference, Section
+from askoleus.documents import Article, Block, Kind, Reference, Section, is_web_url
 from askoleus.errors import IngestError
 from .references import parse_reference
 
@@ -312,6 +312,8 @@ def build_article(parsed: Parsed, raw: str, *, source: str, fmt: str, site_url: 
     if not sections:
         raise IngestError(source, "no text content")
     aid = article_id(parsed.slug, source)
+    if parsed.url is not None and not is_web_url(parsed.url):
+        raise IngestError(source, f"url must be an absolute http(s) address, not {parsed.url[:60]!r}")
     return Article(
         id=aid,
         title=title,
