@@ -537,7 +537,7 @@ def test_errors_keep_the_question_and_retry(new_page: Callable[..., Any], host: 
     )
     box.press("Enter")
     expect(alert).to_have_count(1)
-    expect(alert).to_contain_text("Something went wrong on our side")
+    expect(alert).to_contain_text("We're busy right now")
     expect(box).to_have_value("how should I recover?")
 
     fake_api(
