@@ -542,10 +542,11 @@
     var root = el("div", { class: "root " + CONFIG.position, lang: UI_LANG });
     root.style.setProperty("--accent", CONFIG.accent);
 
+    // the accessible name starts with the visible title, so "click Ask OLEUS" works for voice control
     var launcher = el("button", {
-      type: "button", class: "launcher", "aria-label": "Open chat", "aria-expanded": "false",
+      type: "button", class: "launcher", "aria-label": CONFIG.title + " — open chat", "aria-expanded": "false",
       "aria-controls": uid + "-panel"
-    }, [icon("chat", "i-chat"), icon("down", "i-down"), el("span", { text: CONFIG.title, "aria-hidden": "true" })]);
+    }, [icon("chat", "i-chat"), icon("down", "i-down"), el("span", { text: CONFIG.title })]);
 
     var titleEl = el("h2", { id: uid + "-title" }, [
       CONFIG.title,
