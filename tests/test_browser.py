@@ -846,3 +846,20 @@ def test_widget_with_follow_ups_passes_axe(new_page: Callable[..., Any], host: H
     rules = page.evaluate("() => axe.getRules(['experimental']).map(r => r.ruleId)")
     assert "label-content-name-mismatch" in rules
     assert violations == []
+
+
+def test_widget_works_under_a_strict_csp(new_page: Callable[..., Any], host: Host) -> None:
+    """No eval, inline handlers or style attributes: a page allowing only the widget's script and API works."""
+    page = new_page()
+    page.add_init_script(
+        "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+        " (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI), true);"
+    )
+    host.open(page, "csp.html")
+    follow_up_api(page, [])
+    open_widget(page)
+    expect(page.locator(".launcher")).to_have_css("display", "flex")  # the shadow root's styles apply
+    bubble = ask(page, "why is iron important?")
+    bubble.get_by_role("button", name="What is ferritin?", exact=True).click()
+    expect(page.locator(".msg.bot:not(.greeting)").nth(1)).to_have_attribute("aria-busy", "false")
+    assert page.evaluate("() => window.__csp") == []
