@@ -258,3 +258,22 @@ def evaluate(file: Path, index_dir: Path | None, as_json: bool, check: bool) -> 
     if check and bad:
         click.echo("below threshold: " + "; ".join(bad), err=True)
         sys.exit(EXIT_ERROR)
+
+
+@main.command("eval-routing")
+@click.option(
+    "--eval-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("eval"),
+    help="Folder with golden.jsonl, routing_*.jsonl, languages.jsonl and red_flags_languages.jsonl.",
+)
+@click.option("--check/--no-check", default=True, help="Exit 1 when a target is missed.")
+@handle_errors
+def eval_routing(eval_dir: Path, check: bool) -> None:
+    """Routing precision and recall, benign false alarms, and language detection on the labelled sets."""
+    from .answer.routing_eval import report
+
+    lines, ok = report(eval_dir, _settings())
+    click.echo("\n".join(lines))
+    if check and not ok:
+        sys.exit(1)

@@ -52,3 +52,4 @@ class Answer(BaseModel):
     conversation_id: str = Field(description="Pass back to ask a follow-up question")
     index_generation: str = Field(description="Index generation that produced this answer")
     took_ms: float = Field(description="Server-side time to answer, in milliseconds")
+    language: str = Field("en", description="ISO 639-1 code of the reply's language")

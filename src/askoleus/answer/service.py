@@ -13,6 +13,7 @@ from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import Hit, QueryEncoder, Retriever
 from .conversations import Conversations, Turn
 from .extract import Quote, select_quotes
+from .languages import EMERGENCY, ENGLISH_ONLY, RELATED, localized_route, warm
 from .models import Answer, Citation, Related, Status, Study
 from .routing import (
     EMERGENCY_TEXT,
@@ -40,6 +41,7 @@ class Draft:
     quotes: list[Quote]
     related: list[Related]
     resolved: str | None  # the question as searched, remembered for follow-ups; None: nothing to remember
+    language: str = "en"  # ISO 639-1 code of the reply
 
 
 def compose(quotes: list[Quote], index: LoadedIndex) -> tuple[str, list[Citation]]:
@@ -85,6 +87,7 @@ class Answerer:
         self.conversations = conversations or Conversations(
             settings.max_conversations, settings.conversation_turns, settings.conversation_ttl_seconds
         )
+        warm()
 
     def retriever(self, index: LoadedIndex) -> Retriever:
         """A retriever over index with the configured fusion."""
@@ -117,6 +120,7 @@ class Answerer:
             conversation_id=cid,
             index_generation=index.generation,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
+            language=draft.language,
         )
 
     def _search(self, index: LoadedIndex, text: str, k: int) -> tuple[list[Hit], np.ndarray, bool]:
@@ -126,6 +130,17 @@ class Answerer:
         return hits, vec, coverage(index, hits, vec) >= self.settings.not_covered_threshold
 
     def _draft(self, index: LoadedIndex, question: str, k: int, previous: Turn | None) -> Draft:
+        local = localized_route(question, self.settings)
+        if local is not None:  # another language: a fixed reply in it (languages.py)
+            reply, lang = local
+            if reply == "emergency":
+                return Draft(EMERGENCY[lang], "emergency", [], [], None, lang)
+            related = _related(
+                self._search(index, question, k)[0], self.settings.not_covered_threshold - RELATED_MARGIN
+            )
+            return Draft(
+                ENGLISH_ONLY[lang] + (RELATED[lang] if related else ""), "not_covered", [], related, None, lang
+            )
         intent = route(question)
         if intent == "emergency":
             return Draft(EMERGENCY_TEXT, "emergency", [], [], None)
