@@ -36,10 +36,11 @@ class Run:
     stderr: str
 
 
-def start(cwd: Path, *args: str) -> subprocess.Popen[str]:
-    """Start `askoleus ARGS` in cwd (so no stray .env applies)."""
+def start(cwd: Path, *args: str, settings: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start `askoleus ARGS` in cwd (so no stray .env applies), with only the given ASKOLEUS_ settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASKOLEUS_")}
     env["HF_HUB_OFFLINE"] = "1"
+    env.update(settings or {})
     return subprocess.Popen(
         [str(ASKOLEUS), *args], cwd=cwd, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -50,8 +51,13 @@ def finish(proc: subprocess.Popen[str]) -> Run:
     return Run(tuple(proc.args[1:]), proc.returncode, out, err)  # type: ignore[index]
 
 
-def run(cwd: Path, *args: str) -> Run:
-    return finish(start(cwd, *args))
+def run(cwd: Path, *args: str, settings: dict[str, str] | None = None) -> Run:
+    return finish(start(cwd, *args, settings=settings))
+
+
+# the two_generations fixture builds with the fake model: status and rollback check generations against
+# the configured model, as the server does
+FAKE_MODEL = {"ASKOLEUS_MODEL": FakeEmbedder.name}
 
 
 def assert_one_line_error(r: Run, code: int = 1) -> str:
@@ -177,11 +183,11 @@ def test_an_empty_question_is_refused_before_loading_anything(tmp_path: Path) ->
 def test_index_status_lists_generations_newest_first(two_generations: tuple[Path, str, str]) -> None:
     """`askoleus index status` shows every generation and marks the current one."""
     index, first, second = two_generations
-    r = run(index.parent, "index", "status", "--index", str(index), "--json")
+    r = run(index.parent, "index", "status", "--index", str(index), "--json", settings=FAKE_MODEL)
     assert r.returncode == 0, r.stderr
     gens = json.loads(r.stdout)
     assert [(g["id"], g["current"], g["valid"]) for g in gens] == [(second, True, True), (first, False, True)]
-    text = run(index.parent, "index", "status", "--index", str(index))
+    text = run(index.parent, "index", "status", "--index", str(index), settings=FAKE_MODEL)
     assert text.returncode == 0
     assert text.stdout.splitlines()[0].startswith(f"* {second}  ok")
 
@@ -189,12 +195,12 @@ def test_index_status_lists_generations_newest_first(two_generations: tuple[Path
 def test_index_rollback_then_nothing_left_to_roll_back(two_generations: tuple[Path, str, str]) -> None:
     """Rollback switches to the previous generation (exit 0); with nothing older it fails in one line."""
     index, first, _ = two_generations
-    r = run(index.parent, "index", "rollback", "--index", str(index))
+    r = run(index.parent, "index", "rollback", "--index", str(index), settings=FAKE_MODEL)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == f"generation {first} is now current"
     assert IndexStore(index).current_id() == first
 
-    again = run(index.parent, "index", "rollback", "--index", str(index))
+    again = run(index.parent, "index", "rollback", "--index", str(index), settings=FAKE_MODEL)
     assert assert_one_line_error(again) == "error: no valid older generation to roll back to"
     assert IndexStore(index).current_id() == first
 
@@ -203,7 +209,7 @@ def test_index_rollback_while_a_build_runs_exits_3(two_generations: tuple[Path, 
     """Rollback takes the build lock; while a build holds it, the command fails with exit code 3."""
     index, _, second = two_generations
     with IndexStore(index).lock():
-        r = run(index.parent, "index", "rollback", "--index", str(index))
+        r = run(index.parent, "index", "rollback", "--index", str(index), settings=FAKE_MODEL)
     line = assert_one_line_error(r, code=3)
     assert f"another build (pid {os.getpid()}) is running" in line
     assert IndexStore(index).current_id() == second
