@@ -44,7 +44,8 @@ import torch  # noqa: E402
 
 from askoleus.config import Settings  # noqa: E402
 from askoleus.embed import load_embedder, text_hash  # noqa: E402
-from askoleus.index import build_index, load_current  # noqa: E402
+from askoleus.index import load_current  # noqa: E402
+from askoleus.pipeline import build_index  # noqa: E402
 
 PYDOCS = ROOT / "bench" / "data" / "pydocs"
 SKIP_DIRS = {"whatsnew", "includes"}

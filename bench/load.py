@@ -104,7 +104,8 @@ def prepare_index(work: Path, corpus: Path, index_src: Path | None) -> Prepared:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from askoleus.config import Settings
     from askoleus.embed import load_embedder
-    from askoleus.index import IndexStore, build_index
+    from askoleus.index import IndexStore
+    from askoleus.pipeline import build_index
 
     index_dir = work / "index"
     started = time.perf_counter()

@@ -50,7 +50,8 @@ from askoleus.answer import Answerer  # noqa: E402
 from askoleus.answer.routing import route  # noqa: E402
 from askoleus.config import Settings  # noqa: E402
 from askoleus.embed import load_embedder  # noqa: E402
-from askoleus.index import build_index, load_current  # noqa: E402
+from askoleus.index import load_current  # noqa: E402
+from askoleus.pipeline import build_index  # noqa: E402
 from askoleus.retrieve import QueryEncoder  # noqa: E402
 
 DATA = ROOT / "bench" / "data"

@@ -45,7 +45,8 @@ sys.path.insert(0, str(ROOT / "src"))
 import askoleus.retrieve as retrieve_module  # noqa: E402
 from askoleus.config import Settings  # noqa: E402
 from askoleus.embed import load_embedder  # noqa: E402
-from askoleus.index import build_index, load_current  # noqa: E402
+from askoleus.index import load_current  # noqa: E402
+from askoleus.pipeline import build_index  # noqa: E402
 from askoleus.retrieve import QueryEncoder, Retriever, fuse  # noqa: E402
 
 DATA = ROOT / "bench" / "data"

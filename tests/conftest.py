@@ -89,7 +89,7 @@ def corpus_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory, embedder) -> Settings:  # type: ignore[no-untyped-def]
     """Settings of a session-wide index built from the project's corpus with the real model."""
-    from askoleus.index import build_index
+    from askoleus.pipeline import build_index
 
     base = tmp_path_factory.mktemp("built")
     corpus = base / "corpus"

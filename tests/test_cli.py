@@ -19,7 +19,8 @@ import pytest
 
 from askoleus import DISCLAIMER
 from askoleus.config import Settings
-from askoleus.index import IndexStore, build_index
+from askoleus.index import IndexStore
+from askoleus.pipeline import build_index
 from conftest import CORPUS, SEED, FakeEmbedder
 
 ASKOLEUS = Path(sys.executable).parent / "askoleus"

@@ -169,7 +169,8 @@ def test_seed_spans_point_at_the_exact_source_text(seed: Article, seed_raw: str)
 
 def test_seed_body_mentions_resolve_to_the_references_they_cite(seed: Article) -> None:
     def cites(anchor: str) -> tuple[int, ...]:
-        return cited_references(section(seed, anchor).text, seed.references)
+        text = " ".join(b.text for b in section(seed, anchor).blocks)
+        return cited_references(text, seed.references)
 
     assert cites("what-does-heavy-legs-actually-mean") == (1,)
     assert cites("why-would-your-engine-be-underpowered-even-when-you-feel-fine-otherwise") == (2, 3)

@@ -71,7 +71,7 @@ def main() -> None:
 def build(corpus_dir: Path | None, index_dir: Path | None, strict: bool | None, as_json: bool) -> None:
     """Build a new index generation from the corpus and make it current."""
     from .embed import load_embedder
-    from .index import build_index
+    from .pipeline import build_index
 
     settings = _settings(corpus_dir=corpus_dir, index_dir=index_dir)
     report = build_index(settings, load_embedder(settings), strict=strict, progress=_Progress())

@@ -111,11 +111,6 @@ def title_from_stem(source: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def one_line(text: str) -> str:
-    """Squash a (possibly multi-line) message to one line."""
-    return normalise(text)
-
-
 def line_starts(raw: str) -> list[int]:
     """Char offset of the start of every line (index 0 = line 1)."""
     starts = [0]

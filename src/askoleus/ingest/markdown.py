@@ -11,7 +11,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from askoleus.errors import IngestError
-from .common import Heading, Item, Para, Parsed, line_span, line_starts, normalise, one_line
+from .common import Heading, Item, Para, Parsed, line_span, line_starts, normalise
 from .html import fragment_text
 
 _MD = MarkdownIt("commonmark").enable("table")
@@ -32,7 +32,7 @@ def _front_matter(raw: str, source: str) -> tuple[dict[str, Any], int]:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         problem = getattr(e, "problem", None) or getattr(e, "context", None) or type(e).__name__
         line = mark.line + 2 if mark is not None else 1  # +1 for 1-based, +1 for the opening ---
-        raise IngestError(source, f"invalid YAML front matter: {one_line(str(problem))}", line=line) from None
+        raise IngestError(source, f"invalid YAML front matter: {normalise(str(problem))}", line=line) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
