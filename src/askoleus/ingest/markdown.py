@@ -11,11 +11,10 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from askoleus.errors import IngestError
-from .common import Heading, Item, Para, Parsed, line_span, line_starts, normalise
+from .common import Heading, Item, Para, Parsed, is_true, line_span, line_starts, normalise
 from .html import fragment_text
 
 _MD = MarkdownIt("commonmark").enable("table")
-_TRUE = {"true", "yes", "on", "1"}
 
 
 def _front_matter(raw: str, source: str) -> tuple[dict[str, Any], int]:
@@ -56,12 +55,6 @@ def _tags(value: Any) -> list[str]:
     if not isinstance(value, list):
         return []
     return [tag for tag in (_str(v) for v in value) if tag]
-
-
-def _draft(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return isinstance(value, (str, int)) and str(value).strip().lower() in _TRUE
 
 
 def _inline_text(token: Token) -> str:
@@ -167,5 +160,5 @@ def parse_md(raw: str, source: str) -> Parsed:
         url=_str(meta.get("url")),
         date=_str(meta.get("date")),
         tags=_tags(meta.get("tags")),
-        draft=_draft(meta.get("draft")),
+        draft=is_true(meta.get("draft")),
     )
