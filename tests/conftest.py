@@ -6,7 +6,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,10 +18,8 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 import numpy as np
 import pytest
 
-from askoleus.config import Settings
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import localserver
+from askoleus.config import Settings
 from localserver import free_port, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
