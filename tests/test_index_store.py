@@ -369,7 +369,8 @@ def test_the_index_package_stores_and_loads_without_the_ingest_stack() -> None:
         "import sys\n"
         "import askoleus.index, askoleus.index.store, askoleus.index.loaded, askoleus.index.dense\n"
         "import askoleus.index.lexical, askoleus.index.writer\n"
-        "heavy = ('lxml', 'yaml', 'markdown_it', 'tiktoken', 'askoleus.ingest', 'askoleus.chunk', 'askoleus.pipeline')\n"
+        "heavy = ('lxml', 'yaml', 'markdown_it', 'tiktoken', 'askoleus.ingest', 'askoleus.chunk',\n"
+        "         'askoleus.pipeline')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith(heavy)))\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}

@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-
 from askoleus import __version__
 from askoleus.chunk import ChunkerSettings, chunk_article, fit_to_limit
 from askoleus.config import Settings
@@ -127,7 +126,7 @@ def build_index(
 
         previous = _previous(store, embedder)
         cache = previous.cache() if previous else {}
-        missing = sorted({h: (c, s) for h, c, s in zip(hashes, chunks, spans) if h not in cache}.items())
+        missing = sorted({h: (c, s) for h, c, s in zip(hashes, chunks, spans, strict=True) if h not in cache}.items())
         fresh = _embed([cs for _, cs in missing], embedder, settings.embed_batch_size, progress)
         cache.update({h: fresh[i] for i, (h, _) in enumerate(missing)})
         embedded = [cache[h] for h in hashes]

@@ -36,9 +36,7 @@ def render_article(article: ArticleInfo, widget_attrs: str = "") -> str:
             parts.append(f'<h{level} id="{escape(sec.anchor)}">{escape(sec.heading)}</h{level}>')
         elif sec.anchor:
             parts.append(f'<span id="{escape(sec.anchor)}"></span>')
-        for block in sec.blocks:
-            if block.kind != "disclaimer":
-                parts.append(f'<p class="{escape(block.kind)}">{escape(block.text)}</p>')
+        parts.extend(f'<p class="{escape(b.kind)}">{escape(b.text)}</p>' for b in sec.blocks if b.kind != "disclaimer")
     if article.disclaimer:
         parts.append(f'<p class="disclaimer"><small>{escape(article.disclaimer)}</small></p>')
     body = "\n".join(parts)

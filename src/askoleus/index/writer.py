@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from askoleus.documents import Article, Chunk, PageSection
+
 from .dense import build_dense, save_dense
 from .lexical import LexicalIndex
 from .loaded import ARTICLES, CHUNKS, DENSE, LEXICAL, SENTENCES, VECTORS

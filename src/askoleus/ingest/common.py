@@ -299,7 +299,7 @@ def _lift(section: _OpenSection) -> list[_OpenSection]:
     lifted: list[_OpenSection] = []
     run: list[Block] = []
     level = max(section.level, 2)
-    for block in section.blocks + [Block("body", "", 0, 0)]:  # sentinel closes the last run
+    for block in [*section.blocks, Block("body", "", 0, 0)]:  # sentinel closes the last run
         if run and block.kind != run[0].kind:
             heading = "Disclaimer" if run[0].kind == "disclaimer" else _promo_heading(run[0].text)
             lifted.append(_OpenSection(heading, level, None, blocks=run))

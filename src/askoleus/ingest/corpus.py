@@ -8,6 +8,7 @@ from pathlib import Path
 
 from askoleus.documents import Article
 from askoleus.errors import IngestError
+
 from .common import normalise
 from .files import SUPPORTED_SUFFIXES, parse_file, relative
 
@@ -34,9 +35,11 @@ def _corpus_files(corpus_dir: Path) -> list[Path]:
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(corpus_dir):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in filenames:
-            if not name.startswith(".") and Path(name).suffix.lower() in SUPPORTED_SUFFIXES:
-                found.append(Path(dirpath) / name)
+        found.extend(
+            Path(dirpath) / name
+            for name in filenames
+            if not name.startswith(".") and Path(name).suffix.lower() in SUPPORTED_SUFFIXES
+        )
     return sorted(found, key=lambda p: p.relative_to(corpus_dir).as_posix())
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from askoleus.documents import Article
 from askoleus.errors import IngestError
+
 from .common import build_article, normalise
 from .html import parse_html
 from .markdown import parse_md
