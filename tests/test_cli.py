@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from askoleus import DISCLAIMER
+from askoleus.cli import main
 from askoleus.config import Settings
-from askoleus.index import IndexStore, build_index
-from conftest import CORPUS, SEED, FakeEmbedder
+from askoleus.index import IndexStore
+from askoleus.pipeline import build_index
+from conftest import CORPUS, FIXTURES, SEED, FakeEmbedder
 
 ASKOLEUS = Path(sys.executable).parent / "askoleus"
 IRON_QUESTION = "why is iron important for runners"
@@ -122,6 +125,25 @@ def test_build_json_prints_one_report_object(runs: dict[str, Run]) -> None:
     assert report["generation"]
     assert isinstance(report["seconds"], float)
     assert "Traceback" not in r.stderr
+
+
+def test_build_summary_counts_in_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The human summary says "1 article" for one and "2 articles" for two (fake embedder: no model load)."""
+    monkeypatch.setattr("askoleus.embed.load_embedder", lambda settings: FakeEmbedder())
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    shutil.copy(CORPUS / SEED, corpus / SEED)
+    one = CliRunner().invoke(main, ["build", "--corpus", str(corpus), "--index", str(index)])
+    assert one.exit_code == 0, one.output
+    assert one.output.startswith("1 article, ")
+    assert ", 0 drafts; generation " in one.output
+    shutil.copy(FIXTURES / "articles" / "magnesium-and-cramps.md", corpus)
+    two = CliRunner().invoke(main, ["build", "--corpus", str(corpus), "--index", str(index)])
+    assert two.output.startswith("2 articles, ")
+    status = CliRunner().invoke(main, ["index", "status", "--index", str(index)])
+    newest, oldest = status.output.splitlines()
+    assert "  2 articles, " in newest
+    assert "  1 article, " in oldest
 
 
 def test_build_made_its_generation_current(runs: dict[str, Run], work: Path) -> None:

@@ -23,7 +23,7 @@ from askoleus.answer import Answerer
 from askoleus.api.app import create_app
 from askoleus.config import Settings
 from askoleus.errors import ConfigError
-from askoleus.logging import JsonFormatter
+from askoleus.logs import JsonFormatter
 from conftest import ADMIN_KEY, STAFF_KEY
 
 IRON = "why is iron important for runners?"

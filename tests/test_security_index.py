@@ -16,8 +16,9 @@ from click.testing import CliRunner
 from askoleus.cli import main
 from askoleus.config import Settings
 from askoleus.errors import IndexCorrupt
-from askoleus.index import IndexStore, build_index, load_generation
+from askoleus.index import IndexStore, load_generation
 from askoleus.index.store import ACTIVATED, CURRENT, MANIFEST, sha256_file, verify_generation
+from askoleus.pipeline import build_index
 from conftest import FakeEmbedder
 
 

@@ -19,8 +19,9 @@ import pytest
 
 from askoleus import DISCLAIMER
 from askoleus.config import Settings
-from askoleus.index import IndexStore, build_index
+from askoleus.index import IndexStore
 from askoleus.index.store import new_generation_id
+from askoleus.pipeline import build_index
 from conftest import ADMIN_KEY, SEED, STAFF_KEY, start_server, stop_server
 
 IRON = "why is iron important for runners?"

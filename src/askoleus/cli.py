@@ -40,6 +40,11 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def count(n: int, noun: str) -> str:
+    """'1 article', '2 articles', '0 articles'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 class _Progress:
     """Progress on stderr when it is a terminal; silent otherwise."""
 
@@ -71,7 +76,7 @@ def main() -> None:
 def build(corpus_dir: Path | None, index_dir: Path | None, strict: bool | None, as_json: bool) -> None:
     """Build a new index generation from the corpus and make it current."""
     from .embed import load_embedder
-    from .index import build_index
+    from .pipeline import build_index
 
     settings = _settings(corpus_dir=corpus_dir, index_dir=index_dir)
     report = build_index(settings, load_embedder(settings), strict=strict, progress=_Progress())
@@ -82,9 +87,9 @@ def build(corpus_dir: Path | None, index_dir: Path | None, strict: bool | None, 
         click.echo(f"warning: skipped {s['file']}: {s['reason']}", err=True)
     state = "unchanged, still" if report.unchanged else "now"
     click.echo(
-        f"{report.articles} articles, {report.chunks} chunks ({report.embedded} embedded, "
+        f"{count(report.articles, 'article')}, {count(report.chunks, 'chunk')} ({report.embedded} embedded, "
         f"{report.reused} reused, {report.removed} removed), {len(report.skipped)} skipped, "
-        f"{len(report.drafts)} drafts; generation {report.generation} is {state} current "
+        f"{count(len(report.drafts), 'draft')}; generation {report.generation} is {state} current "
         f"[{report.seconds:.1f}s]"
     )
 
@@ -146,7 +151,8 @@ def index_status(index_dir: Path | None, as_json: bool) -> None:
             click.echo("no generations: run `askoleus build`")
         for g in gens:
             mark = "*" if g.current else " "
-            detail = f"{g.articles} articles, {g.chunks} chunks, {g.model}, {g.created}" if g.valid else g.problem
+            sizes = f"{count(g.articles, 'article')}, {count(g.chunks, 'chunk')}"
+            detail = f"{sizes}, {g.model}, {g.created}" if g.valid else g.problem
             click.echo(f"{mark} {g.id}  {'ok     ' if g.valid else 'INVALID'}  {detail}")
     if problem:
         raise AskoleusError(problem)

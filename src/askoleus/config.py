@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     db_path: Path | None = Field(None, description="SQLite question log; default INDEX_DIR/askoleus.sqlite3")
-    site_url: str = Field("http://localhost:8000/articles", description="Base URL of article pages")
+    site_url: str = Field("http://127.0.0.1:8000/articles", description="Base URL of article pages")
 
     # embedding
     model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or local path")

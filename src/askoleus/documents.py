@@ -37,10 +37,39 @@ class Section:
             return "body"
         return max(KINDS, key=kinds.count)
 
-    @property
-    def text(self) -> str:
-        """All block texts joined by blank lines."""
-        return "\n\n".join(b.text for b in self.blocks)
+
+@dataclass(frozen=True)
+class PageBlock:
+    """A block as an article page shows it: its kind and text (no source span)."""
+
+    kind: Kind
+    text: str
+
+
+@dataclass(frozen=True)
+class PageSection:
+    """A section as an index generation keeps it to render the article page."""
+
+    heading: str
+    anchor: str
+    level: int
+    blocks: tuple[PageBlock, ...] = ()
+
+    @classmethod
+    def of(cls, section: Section) -> PageSection:
+        """The page view of a parsed section."""
+        blocks = tuple(PageBlock(b.kind, b.text) for b in section.blocks)
+        return cls(section.heading, section.anchor, section.level, blocks)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return asdict(self) | {"blocks": [asdict(b) for b in self.blocks]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PageSection:
+        """Inverse of to_dict."""
+        blocks = tuple(PageBlock(b["kind"], b["text"]) for b in d["blocks"])
+        return cls(d["heading"], d["anchor"], int(d["level"]), blocks)
 
 
 @dataclass(frozen=True)

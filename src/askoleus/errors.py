@@ -34,26 +34,26 @@ class IngestError(AskoleusError):
         self.line = line
 
 
-class IndexError_(AskoleusError):
-    """Base for index problems (named with a trailing underscore to not shadow the builtin)."""
+class IndexStoreError(AskoleusError):
+    """Base for problems with the stored index generations."""
 
     code = "index_error"
     http_status = 503
 
 
-class IndexNotFound(IndexError_):
+class IndexNotFound(IndexStoreError):
     """No index generation is current: run `askoleus build`."""
 
     code = "index_not_found"
 
 
-class IndexCorrupt(IndexError_):
+class IndexCorrupt(IndexStoreError):
     """A generation failed verification (checksum, model, dimension or counts)."""
 
     code = "index_corrupt"
 
 
-class BuildLocked(IndexError_):
+class BuildLocked(IndexStoreError):
     """Another build holds the index lock."""
 
     code = "build_locked"

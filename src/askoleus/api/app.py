@@ -21,7 +21,7 @@ from askoleus.answer import Answerer
 from askoleus.config import Settings, is_placeholder
 from askoleus.embed import Embedder, load_embedder
 from askoleus.errors import AskoleusError, ConfigError
-from askoleus.logging import setup_logging
+from askoleus.logs import setup_logging
 from askoleus.qlog import QuestionLog
 from askoleus.retrieve import QueryEncoder
 from . import pages, routes, routes_staff

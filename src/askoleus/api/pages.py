@@ -31,15 +31,12 @@ def render_article(article: ArticleInfo, widget_attrs: str = "") -> str:
     """An article page with section anchors and the widget embedded by its one tag."""
     parts = [f"<h1>{escape(article.title)}</h1>"]
     for sec in article.sections:
-        level = min(max(int(sec.get("level", 2)), 2), 4)
-        if sec.get("level", 2) > 0:
-            parts.append(f'<h{level} id="{escape(sec["anchor"])}">{escape(sec["heading"])}</h{level}>')
-        elif sec.get("anchor"):
-            parts.append(f'<span id="{escape(sec["anchor"])}"></span>')
-        for block in sec.get("blocks", []):
-            cls = escape(block.get("kind", "body"))
-            if block.get("kind") != "disclaimer":
-                parts.append(f'<p class="{cls}">{escape(block["text"])}</p>')
+        level = min(max(sec.level, 2), 4)
+        if sec.level > 0:
+            parts.append(f'<h{level} id="{escape(sec.anchor)}">{escape(sec.heading)}</h{level}>')
+        elif sec.anchor:
+            parts.append(f'<span id="{escape(sec.anchor)}"></span>')
+        parts.extend(f'<p class="{escape(b.kind)}">{escape(b.text)}</p>' for b in sec.blocks if b.kind != "disclaimer")
     if article.disclaimer:
         parts.append(f'<p class="disclaimer"><small>{escape(article.disclaimer)}</small></p>')
     body = "\n".join(parts)

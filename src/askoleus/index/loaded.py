@@ -10,7 +10,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from askoleus.documents import Chunk, Reference, is_web_url
+from askoleus.documents import Chunk, PageSection, Reference, is_web_url
 from askoleus.errors import IndexCorrupt
 from .dense import load_dense
 from .lexical import LexicalIndex
@@ -34,7 +34,7 @@ class ArticleInfo:
     url: str
     source: str
     references: list[Reference] = field(default_factory=list)
-    sections: list[dict[str, Any]] = field(default_factory=list)
+    sections: list[PageSection] = field(default_factory=list)
     disclaimer: str | None = None
 
 
@@ -93,7 +93,7 @@ def load_generation(gen_dir: Path, model: str | None = None, dim: int | None = N
                 a["url"],
                 a["source"],
                 [Reference(**r) for r in a.get("references", [])],
-                a.get("sections", []),
+                [PageSection.from_dict(sec) for sec in a.get("sections", [])],
                 a.get("disclaimer"),
             )
             for a in raw_articles
