@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from askoleus.retrieve import Hit
 
 Status = Literal["answered", "not_covered", "medical_referral", "emergency"]
 
@@ -52,3 +55,5 @@ class Answer(BaseModel):
     conversation_id: str = Field(description="Pass back to ask a follow-up question")
     index_generation: str = Field(description="Index generation that produced this answer")
     took_ms: float = Field(description="Server-side time to answer, in milliseconds")
+    # the passages retrieved for this answer, for staff debugging: never serialised or documented
+    passages: SkipJsonSchema[list[Hit]] = Field(default_factory=list, exclude=True, repr=False)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from askoleus.config import Settings
 from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import Hit, QueryEncoder, Retriever
+
 from .conversations import Conversations, Turn
 from .extract import Quote, select_quotes
 from .models import Answer, Citation, Related, Status, Study
@@ -40,6 +41,7 @@ class Draft:
     quotes: list[Quote]
     related: list[Related]
     resolved: str | None  # the question as searched, remembered for follow-ups; None: nothing to remember
+    hits: list[Hit] = field(default_factory=list)  # the passages retrieved, if a search ran
 
 
 def compose(quotes: list[Quote], index: LoadedIndex) -> tuple[str, list[Citation]]:
@@ -117,6 +119,7 @@ class Answerer:
             conversation_id=cid,
             index_generation=index.generation,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
+            passages=draft.hits,
         )
 
     def _search(self, index: LoadedIndex, text: str, k: int) -> tuple[list[Hit], np.ndarray, bool]:
@@ -148,13 +151,14 @@ class Answerer:
             quotes = select_quotes(index, hits, search_vec, max_sentences=min(2, n), question=question)
             quotes = quotes if covered else []
             return Draft(
-                MEDICAL_TEXT + (MEDICAL_WITH_PASSAGES if quotes else ""), "medical_referral", quotes, [], resolved
+                MEDICAL_TEXT + (MEDICAL_WITH_PASSAGES if quotes else ""), "medical_referral", quotes, [], resolved, hits
             )
         if not covered:
             related = _related(hits, self.settings.not_covered_threshold - RELATED_MARGIN)
-            return Draft(NOT_COVERED_TEXT + (NOT_COVERED_RELATED if related else ""), "not_covered", [], related, None)
+            text = NOT_COVERED_TEXT + (NOT_COVERED_RELATED if related else "")
+            return Draft(text, "not_covered", [], related, None, hits)
         quotes = select_quotes(index, hits, search_vec, max_sentences=n, question=question)
-        return Draft("", "answered", quotes, [], resolved)
+        return Draft("", "answered", quotes, [], resolved, hits)
 
 
 def coverage(index: LoadedIndex, hits: list[Hit], qv: np.ndarray, depth: int = 3) -> float:
