@@ -61,8 +61,7 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
     tags=["answers"],
 )
 async def ask_stream(body: AskRequest, svc: ServicesDep, caller: CallerDep) -> StreamingResponse:
-    """The same answer as server-sent events: meta (every field but the text), citations, delta…,
-    disclaimer, done (or error)."""
+    """The same answer as server-sent events: meta (all but the text), citations, delta…, disclaimer, done."""
     result = await _respond(body, svc, caller)
     disclaimer = result.disclaimer
     text = result.answer.removesuffix(disclaimer).rstrip()
