@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import uvicorn
 from click.testing import CliRunner
 
 from askoleus import DISCLAIMER
@@ -140,7 +141,7 @@ def test_build_summary_counts_in_words(tmp_path: Path, monkeypatch: pytest.Monke
     shutil.copy(FIXTURES / "articles" / "magnesium-and-cramps.md", corpus)
     two = CliRunner().invoke(main, ["build", "--corpus", str(corpus), "--index", str(index)])
     assert two.output.startswith("2 articles, ")
-    status = CliRunner().invoke(main, ["index", "status", "--index", str(index)])
+    status = CliRunner().invoke(main, ["index", "status", "--index", str(index)], env=FAKE_MODEL)
     newest, oldest = status.output.splitlines()
     assert "  2 articles, " in newest
     assert "  1 article, " in oldest
@@ -197,6 +198,25 @@ def test_an_empty_question_is_refused_before_loading_anything(tmp_path: Path) ->
     """Invalid input gets a one-line error, without echoing the input."""
     line = assert_one_line_error(run(tmp_path, "ask", "   ", "--index", str(tmp_path / "index")))
     assert line == "error: question is empty"
+
+
+def test_an_empty_search_is_refused_before_loading_anything(tmp_path: Path) -> None:
+    line = assert_one_line_error(run(tmp_path, "search", "\t", "--index", str(tmp_path / "index")))
+    assert line == "error: question is empty"
+
+
+def test_serve_prints_the_url_it_listens_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`askoleus serve` says where to point a browser before uvicorn takes over the terminal."""
+    for name in ("HOST", "PORT", "WORKERS"):  # serve exports these for uvicorn's workers: restored after
+        monkeypatch.setenv(f"ASKOLEUS_{name}", "")
+        monkeypatch.delenv(f"ASKOLEUS_{name}")
+    ran: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.update(kw))
+    result = CliRunner().invoke(main, ["serve", "--host", "127.0.0.1", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:8123" in result.output.splitlines()[0]
+    assert "http://127.0.0.1:8123/docs" in result.output
+    assert (ran["host"], ran["port"]) == ("127.0.0.1", 8123)
 
 
 # --- index status and rollback --------------------------------------------------------------------

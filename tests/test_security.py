@@ -547,6 +547,18 @@ def test_request_logs_are_json_with_request_ids_and_no_questions_or_keys(make_cl
         assert secret not in text
 
 
+def test_request_logs_and_metrics_name_the_route_that_served(make_client) -> None:  # type: ignore[no-untyped-def]
+    c = make_client()
+    paths = ["/widget.js", "/console.css", "/docs", "/docs/swagger-ui.css", "/openapi.json", "/no-such-page", "/a/b"]
+    with captured_logs() as logs:
+        for path in paths:
+            c.get(path)
+    records = [json.loads(line) for line in logs.lines]
+    routes = [r["route"] for r in records if r["logger"] == "askoleus.access"]
+    assert routes == [*paths[:5], "/{name}", "unmatched"]
+    assert 'route="/widget.js",status="200"' in c.get("/metrics").text
+
+
 def test_request_logs_carry_the_question_only_when_enabled(make_client) -> None:  # type: ignore[no-untyped-def]
     c = make_client(log_questions=True)
     with captured_logs() as logs:

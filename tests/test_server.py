@@ -119,6 +119,7 @@ def test_stream_events_match_the_json_answer(server: Server, question: str) -> N
     data = [d for _, d in events]
     meta, citations, disclaimer, done = data[0], data[1], data[-2], data[-1]
     answer = server.ask(question)
+    assert set(meta) == set(answer) - {"answer"}  # every field but the text, which comes as deltas
     assert meta["status"] == answer["status"] == done["status"]
     assert meta["index_generation"] == answer["index_generation"]
     assert meta["answer_id"]

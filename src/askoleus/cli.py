@@ -7,12 +7,16 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .config import Settings
 from .errors import AskoleusError, BuildLocked, IndexCorrupt
+
+if TYPE_CHECKING:
+    from .asking import Asking
+    from .index import LoadedIndex
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_ERROR, EXIT_LOCKED = 1, 3
@@ -94,6 +98,21 @@ def build(corpus_dir: Path | None, index_dir: Path | None, strict: bool | None, 
     )
 
 
+def _asking(settings: Settings, question: str) -> tuple[Asking, LoadedIndex, str]:
+    """The ask path (no question log, no metrics), the current index and the checked question."""
+    from .answer import Answerer
+    from .asking import Asking, check_question
+    from .embed import load_embedder
+    from .index import IndexStore, load_current
+    from .retrieve import QueryEncoder
+
+    question = check_question(question, settings.max_question_chars)  # bad input fails before the model loads
+    IndexStore(settings.index_dir).current_dir()  # and so does a missing index
+    embedder = load_embedder(settings)
+    index = load_current(settings.index_dir, embedder.name, embedder.dim)
+    return Asking(settings, Answerer(settings, QueryEncoder(embedder))), index, question
+
+
 @main.command()
 @click.argument("question")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=None, help="How many passages.")
@@ -106,18 +125,9 @@ def search(
     question: str, k: int | None, index_dir: Path | None, kinds: tuple[str, ...], mode: str, as_json: bool
 ) -> None:
     """Ranked passages for QUESTION, with scores."""
-    from .embed import load_embedder
-    from .index import IndexStore, load_current
-    from .retrieve import QueryEncoder, Retriever
-
     settings = _settings(index_dir=index_dir)
-    IndexStore(settings.index_dir).current_dir()  # fail fast, before the model loads
-    embedder = load_embedder(settings)
-    index = load_current(settings.index_dir, embedder.name, embedder.dim)
-    retriever = Retriever(
-        index, QueryEncoder(embedder), candidates=settings.candidates, dense_weight=settings.dense_weight
-    )
-    hits = retriever.search(question, k or settings.top_k, kinds=kinds or None, mode=mode)  # type: ignore[arg-type]
+    asking, index, question = _asking(settings, question)
+    hits = asking.search(index, question, k or settings.top_k, kinds=kinds or None, mode=mode)  # type: ignore[arg-type]
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False))
         return
@@ -178,10 +188,8 @@ def _answer_text(answer: dict[str, Any]) -> str:
     lines = [f"[{answer['status']}]", answer["answer"], ""]
     for c in answer["citations"]:
         lines.append(f"[{c['n']}] {c['title']} — {c['section']}\n    {c['url']}")
-        for r in c.get("references", []):
-            lines.append(f"    study: {r['text']}")
-    for r in answer.get("related", []):
-        lines.append(f"related: {r['title']} — {r['url']}")
+        lines.extend(f"    study: {r['text']}" for r in c.get("references", []))
+    lines.extend(f"related: {r['title']} — {r['url']}" for r in answer.get("related", []))
     return "\n".join(lines).rstrip()
 
 
@@ -193,25 +201,15 @@ def _answer_text(answer: dict[str, Any]) -> str:
 @handle_errors
 def ask(question: str, index_dir: Path | None, k: int | None, as_json: bool) -> None:
     """Answer QUESTION from the articles, with numbered sources and the disclaimer."""
-    from .answer import Answerer
-    from .api.schemas import clean_question
-    from .embed import load_embedder
-    from .errors import InvalidRequest
-    from .index import IndexStore, load_current
-    from .retrieve import QueryEncoder
-
     settings = _settings(index_dir=index_dir)
-    try:
-        question = clean_question(question)
-    except ValueError as exc:
-        raise InvalidRequest(str(exc)) from None
-    if len(question) > settings.max_question_chars:
-        raise InvalidRequest(f"question is longer than {settings.max_question_chars} characters")
-    IndexStore(settings.index_dir).current_dir()  # fail fast, before the model loads
-    embedder = load_embedder(settings)
-    index = load_current(settings.index_dir, embedder.name, embedder.dim)
-    answer = Answerer(settings, QueryEncoder(embedder)).ask(index, question, k)
+    asking, index, question = _asking(settings, question)
+    answer = asking.ask(index, question, k).answer
     click.echo(answer.model_dump_json() if as_json else _answer_text(answer.model_dump()))
+
+
+def listen_url(host: str, port: int) -> str:
+    """The base URL of a server bound to host:port (an IPv6 address in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @main.command()
@@ -229,6 +227,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     check_production(settings)
     for name, value in (("HOST", settings.host), ("PORT", settings.port), ("WORKERS", settings.workers)):
         os.environ[f"ASKOLEUS_{name}"] = str(value)  # workers re-read settings from the environment
+    url = listen_url(settings.host, settings.port)
+    click.echo(f"askoleus serving on {url} once the model and index are loaded (Ctrl+C stops)")
+    click.echo(f"  demo page {url}/   staff console {url}/console   API docs {url}/docs")
     uvicorn.run(
         "askoleus.api.app:factory",
         factory=True,

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from askoleus.retrieve import Hit
 
 Status = Literal["answered", "not_covered", "medical_referral", "emergency"]
 
@@ -53,3 +56,5 @@ class Answer(BaseModel):
     index_generation: str = Field(description="Index generation that produced this answer")
     took_ms: float = Field(description="Server-side time to answer, in milliseconds")
     language: str = Field("en", description="ISO 639-1 code of the reply's language")
+    # the passages retrieved for this answer, for staff debugging: never serialised or documented
+    passages: SkipJsonSchema[list[Hit]] = Field(default_factory=list, exclude=True, repr=False)

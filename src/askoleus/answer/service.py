@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from askoleus.config import Settings
 from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import Hit, QueryEncoder, Retriever
+
 from .conversations import Conversations, Turn
 from .extract import Quote, select_quotes
 from .languages import EMERGENCY, ENGLISH_ONLY, RELATED, localized_route, warm
@@ -42,6 +43,7 @@ class Draft:
     related: list[Related]
     resolved: str | None  # the question as searched, remembered for follow-ups; None: nothing to remember
     language: str = "en"  # ISO 639-1 code of the reply
+    hits: list[Hit] = field(default_factory=list)  # the passages retrieved, if a search ran
 
 
 def compose(quotes: list[Quote], index: LoadedIndex) -> tuple[str, list[Citation]]:
@@ -121,6 +123,7 @@ class Answerer:
             index_generation=index.generation,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
             language=draft.language,
+            passages=draft.hits,
         )
 
     def _search(self, index: LoadedIndex, text: str, k: int) -> tuple[list[Hit], np.ndarray, bool]:
@@ -134,12 +137,12 @@ class Answerer:
         if local is not None:  # another language: a fixed reply in it (languages.py)
             reply, lang = local
             if reply == "emergency":
-                return Draft(EMERGENCY[lang], "emergency", [], [], None, lang)
+                return Draft(EMERGENCY[lang], "emergency", [], [], None, language=lang)
             related = _related(
                 self._search(index, question, k)[0], self.settings.not_covered_threshold - RELATED_MARGIN
             )
             return Draft(
-                ENGLISH_ONLY[lang] + (RELATED[lang] if related else ""), "not_covered", [], related, None, lang
+                ENGLISH_ONLY[lang] + (RELATED[lang] if related else ""), "not_covered", [], related, None, language=lang
             )
         intent = route(question)
         if intent == "emergency":
@@ -163,13 +166,19 @@ class Answerer:
             quotes = select_quotes(index, hits, search_vec, max_sentences=min(2, n), question=question)
             quotes = quotes if covered else []
             return Draft(
-                MEDICAL_TEXT + (MEDICAL_WITH_PASSAGES if quotes else ""), "medical_referral", quotes, [], resolved
+                MEDICAL_TEXT + (MEDICAL_WITH_PASSAGES if quotes else ""),
+                "medical_referral",
+                quotes,
+                [],
+                resolved,
+                hits=hits,
             )
         if not covered:
             related = _related(hits, self.settings.not_covered_threshold - RELATED_MARGIN)
-            return Draft(NOT_COVERED_TEXT + (NOT_COVERED_RELATED if related else ""), "not_covered", [], related, None)
+            text = NOT_COVERED_TEXT + (NOT_COVERED_RELATED if related else "")
+            return Draft(text, "not_covered", [], related, None, hits=hits)
         quotes = select_quotes(index, hits, search_vec, max_sentences=n, question=question)
-        return Draft("", "answered", quotes, [], resolved)
+        return Draft("", "answered", quotes, [], resolved, hits=hits)
 
 
 def coverage(index: LoadedIndex, hits: list[Hit], qv: np.ndarray, depth: int = 3) -> float:
