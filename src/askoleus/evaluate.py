@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .answer import Answer, Answerer
+from .answer.extract import LEANS_BACK
 from .config import Settings
 from .embed import Embedder
 from .index.loaded import LoadedIndex
@@ -59,6 +60,20 @@ def quoted_sentences(answer: Answer) -> list[str]:
     return [re.sub(r"^(?:\[\d+\]\s*)+", "", s.strip()) for s, _ in _MARKED.findall(_body(answer))]
 
 
+def lead(sentences: list[str]) -> str:
+    """The first sentence, with the sentences right after it that lean on it ("It carries oxygen …").
+
+    Such a sentence cannot open an answer, so the sentence it depends on comes first: the two are
+    one opening.
+    """
+    out = sentences[:1]
+    for s in sentences[1:]:
+        if not LEANS_BACK.match(s):
+            break
+        out.append(s)
+    return " ".join(out)
+
+
 def citations_valid(answer: Answer) -> bool:
     """Every [n] marker points to a returned citation whose snippet contains the marked sentence."""
     by_n = {c.n: c for c in answer.citations}
@@ -100,7 +115,7 @@ def judge(item: dict[str, Any], answer: Answer, settings: Settings) -> dict[str,
         out["fact_anywhere"] = answer.status == "answered" and all(e.lower() in text for e in item["expect"])
     sentences = quoted_sentences(answer)
     if expected == "answered" and item.get("first"):
-        first = sentences[0].lower() if sentences and answer.status == "answered" else ""
+        first = lead(sentences).lower() if answer.status == "answered" else ""
         out["fact_first"] = any(f.lower() in first for f in item["first"])
     if answer.status == "answered":
         out["sentences"] = len(sentences)
@@ -221,12 +236,13 @@ def format_report(report: dict[str, Any], thresholds: dict[str, tuple[str, float
         if rule:
             gate += "  ok" if _passes(metric(report, key), rule) else "  BELOW"
         vals = [s[sp][key] for sp in SPLITS]
-        lines.append(f"{label:46} " + " ".join(f"{v:>{w}.3f}" for v, w in zip(vals, (7, 9, 7), strict=True)) + f"   {gate}")
+        lines.append(
+            f"{label:46} " + " ".join(f"{v:>{w}.3f}" for v, w in zip(vals, (7, 9, 7), strict=True)) + f"   {gate}"
+        )
     lines.append("status accuracy: " + "  ".join(f"{k} {v:.3f}" for k, v in report["status_accuracy"].items()))
     if report["failures"]:
         lines.append("items that missed (the gate is on the rates above):")
-    for f in report["failures"]:
-        lines.append(f"  miss {f['id']}: {f['question'][:70]!r}: {', '.join(f['problems'])}")
+    lines.extend(f"  miss {f['id']}: {f['question'][:70]!r}: {', '.join(f['problems'])}" for f in report["failures"])
     bad = failures(report, thresholds)
     lines.append("PASS: every gated metric meets its threshold" if not bad else "FAIL: " + "; ".join(bad))
     return "\n".join(lines)
