@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from askoleus.answer.routing import asks_for_reference, is_followup, route
+from askoleus.answer.routing import asks_for_reference, followup_kind, route
 from askoleus.answer.routing_eval import evaluate_routing, load
 
 EVAL = Path(__file__).resolve().parents[1] / "eval"
@@ -61,10 +61,10 @@ def test_ordinary_questions_are_answered(question: str) -> None:
 
 def test_followups_are_recognised() -> None:
     """Short questions leaning on the previous turn are follow-ups; full questions are not."""
-    assert is_followup("and magnesium?")
-    assert is_followup("what study says that?")
-    assert is_followup("What about recovery?")
-    assert not is_followup("Why do my legs feel heavy when I run?")
+    assert followup_kind("and magnesium?") == "topic"
+    assert followup_kind("what study says that?") == "pronoun"
+    assert followup_kind("What about recovery?") == "topic"
+    assert followup_kind("Why do my legs feel heavy when I run?") is None
     assert asks_for_reference("which study says that?")
     assert not asks_for_reference("and magnesium?")
 

@@ -261,9 +261,7 @@ def evaluate(file: Path, index_dir: Path | None, as_json: bool, check: bool) -> 
     index = load_current(settings.index_dir, embedder.name, embedder.dim)
     report = evaluate_file(file, settings, embedder, index)
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
-    bad = failures(report, THRESHOLDS)
-    if check and bad:
-        click.echo("below threshold: " + "; ".join(bad), err=True)
+    if check and failures(report, THRESHOLDS):
         sys.exit(EXIT_ERROR)
 
 

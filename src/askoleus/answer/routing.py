@@ -285,11 +285,6 @@ def followup_kind(question: str) -> FollowupKind | None:
     return None
 
 
-def is_followup(question: str) -> bool:
-    """A short question that leans on the previous turn ("and magnesium?", "what study says that?")."""
-    return followup_kind(question) is not None
-
-
 def asks_for_reference(question: str) -> bool:
     """The reader asks which study or source backs the previous answer."""
     return bool(_REFERENCE_ASK.search(question))

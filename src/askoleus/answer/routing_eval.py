@@ -57,9 +57,13 @@ def load(path: Path) -> list[Labelled]:
         if "question" not in row:
             continue
         expect = row.get("expect")
+        split = row.get("split", "golden")
         if not isinstance(expect, str):  # eval/golden.jsonl: the status names the route
+            if row.get("language", "en") != "en":
+                continue  # the keyword router reads English; other languages: evaluate_languages
             expect = {"emergency": "emergency", "medical_referral": "medical"}.get(row.get("status", ""), "answer")
-        items.append(Labelled(row["question"], expect, row.get("split", "golden")))
+            split = "golden"
+        items.append(Labelled(row["question"], expect, split))
     return items
 
 
