@@ -4,10 +4,12 @@ Per backend, in a subprocess of its own (so RSS and imports are that backend's a
   - RSS after loading the encoder and encoding one question, and whether torch got imported;
   - one question: p50/p99 of Embedder.encode([q]) over the golden questions (3 rounds), the torch
     backend with its TorchScript query path prepared, as the server does;
+  - questions/s with 1 and 8 threads encoding one question at a time through the micro-batcher;
   - 256 passages (corpus chunks, cycled) through encode_passages at batch 32: passages/s;
   - cosine against torch (min over the golden questions and the 256 passages);
   - retrieval MRR@10 (hybrid, the default fusion, and dense) of the golden questions with an index
-    built by that backend: on corpus/ and on tests/fixtures/articles (the tests' articles);
+    built by that backend: on corpus/, and on corpus/ plus the tests' articles (tests/fixtures/articles,
+    two more articles as distractors);
   - cold CLI: wall time of `askoleus search` and `askoleus ask` in a fresh process (best of 3).
 
     PYTHONPATH=src .venv/bin/python bench/encoders.py [--backends torch onnx onnx-int8]
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -36,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 BACKENDS = ["torch", "onnx", "onnx-int8"]
-CORPORA = {"corpus": ROOT / "corpus", "fixtures": ROOT / "tests" / "fixtures" / "articles"}
+CORPORA = {"corpus": [ROOT / "corpus"], "fixtures": [ROOT / "corpus", ROOT / "tests" / "fixtures" / "articles"]}
 K = 10
 
 
@@ -86,12 +89,17 @@ def worker(backend: str, workdir: Path) -> dict:  # type: ignore[type-arg]
             lat.append(time.perf_counter() - t)
     out["q_p50_ms"], out["q_p99_ms"] = 1000 * statistics.median(lat), 1000 * pct(lat, 0.99)
     qvecs = emb.encode(questions)
+    for threads in (1, 8):
+        out[f"qps_{threads}"], out[f"calls_{threads}"] = concurrent_questions(emb, questions, threads)
 
     from askoleus.index import build_index, load_current
     from askoleus.retrieve import QueryEncoder, Retriever
 
     encoder = QueryEncoder(emb, size=100_000)
-    for name, corpus in CORPORA.items():
+    for name, sources in CORPORA.items():
+        corpus = workdir / f"corpus-{backend}-{name}"
+        for src in sources:
+            shutil.copytree(src, corpus, dirs_exist_ok=True)
         s = Settings(corpus_dir=corpus, index_dir=workdir / f"index-{backend}-{name}")
         t = time.perf_counter()
         build_index(s, emb)
@@ -115,6 +123,29 @@ def worker(backend: str, workdir: Path) -> dict:  # type: ignore[type-arg]
             out["index_dir"] = str(s.index_dir)
     np.save(workdir / f"vectors-{backend}.npy", np.concatenate([qvecs, pvecs]))
     return out
+
+
+def concurrent_questions(emb, questions: list[str], threads: int) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+    """Questions/s when `threads` threads each encode their share one question at a time (micro-batched)."""
+    import threading
+
+    from askoleus.encoders import BatchingEmbedder
+
+    batching = BatchingEmbedder(emb)
+    work = questions * 2
+    shares = [work[i::threads] for i in range(threads)]
+
+    def run(share: list[str]) -> None:
+        for q in share:
+            batching.encode([q])
+
+    workers = [threading.Thread(target=run, args=(s,)) for s in shares]
+    t = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return len(work) / (time.perf_counter() - t), batching.calls
 
 
 def cold_cli(backend: str, index_dir: str) -> dict[str, float]:
@@ -170,12 +201,15 @@ def main() -> None:
     rows = [
         ("one question p50 (ms)", "q_p50_ms", "{:.2f}"),
         ("one question p99 (ms)", "q_p99_ms", "{:.2f}"),
+        ("questions/s, 1 thread", "qps_1", "{:.0f}"),
+        ("questions/s, 8 threads, micro-batched", "qps_8", "{:.0f}"),
+        ("model calls, 8 threads (1 thread: one per question)", "calls_8", "{}"),
         ("256 passages, batch 32 (passages/s)", "passages_per_s", "{:.0f}"),
         ("cosine vs torch (min)", "cos_min", "{:.7f}"),
         ("MRR@10 golden, corpus/ (hybrid)", "mrr_hybrid_corpus", "{:.4f}"),
         ("MRR@10 golden, corpus/ (dense)", "mrr_dense_corpus", "{:.4f}"),
-        ("MRR@10 golden, tests' fixtures (hybrid)", "mrr_hybrid_fixtures", "{:.4f}"),
-        ("MRR@10 golden, tests' fixtures (dense)", "mrr_dense_fixtures", "{:.4f}"),
+        ("MRR@10 golden, corpus/ + tests' articles (hybrid)", "mrr_hybrid_fixtures", "{:.4f}"),
+        ("MRR@10 golden, corpus/ + tests' articles (dense)", "mrr_dense_fixtures", "{:.4f}"),
         ("build corpus/ (s)", "build_s_corpus", "{:.1f}"),
         ("load encoder (s)", "load_s", "{:.2f}"),
         ("RSS after load (MB)", "rss_mb", "{:.0f}"),
