@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     dense_weight: float = Field(0.94, ge=0.0, le=1.0, description="cosine share of the hybrid score")
     not_covered_threshold: float = Field(0.35, ge=0.0, le=1.0)
     max_answer_sentences: int = Field(4, ge=1, le=8)
+    answer_threads: int = Field(8, ge=1, le=64, description="answers computed at once; their questions share encodes")
     disclaimer: str = DISCLAIMER
 
     # conversations

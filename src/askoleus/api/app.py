@@ -195,11 +195,10 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     )
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.client_id = ClientIdentifier(settings.trusted_proxies)
-    # Answers run one at a time in a worker thread (the model is locked per encode anyway): waiting
-    # requests queue on the event loop instead of crowding threads and torch's threads onto the same
-    # cores, which on 2 cores gave +30% answers/s at 8 concurrent clients and ~50 MB less RSS
-    # (bench/query.py). More parallelism: ASKOLEUS_WORKERS.
-    app.state.answer_slots = anyio.CapacityLimiter(1)
+    # Up to ASKOLEUS_ANSWER_THREADS answers in worker threads; further requests queue on the event
+    # loop. The encoder runs one model call at a time and puts the questions waiting meanwhile into
+    # that call (askoleus.encoders.batching). More parallelism: ASKOLEUS_WORKERS.
+    app.state.answer_slots = anyio.CapacityLimiter(settings.answer_threads)
     _install_error_handlers(app)
     app.include_router(routes.router)
     app.include_router(routes_staff.router)
