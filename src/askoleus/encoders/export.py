@@ -187,7 +187,9 @@ def _torch_export(src: Path, out: Path) -> None:
             self.inner = inner
 
         def forward(self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
-            out: tuple[torch.Tensor, ...] = self.inner(input_ids=ids, attention_mask=mask, token_type_ids=types, return_dict=False)
+            out: tuple[torch.Tensor, ...] = self.inner(
+                input_ids=ids, attention_mask=mask, token_type_ids=types, return_dict=False
+            )
             return out[0]
 
     ids = torch.tensor([[101, 2054, 2003, 102], [101, 2054, 102, 0]])
