@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     log_questions: bool = Field(False, description="put question text in INFO request logs")
     log_retention_days: int = Field(90, ge=1)
 
+    @field_validator("encoder_cache_dir", mode="before")
+    @classmethod
+    def _unset_if_empty(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v  # "" would mean the working directory
+
     @field_validator("site_url")
     @classmethod
     def _strip_slash(cls, v: str) -> str:
