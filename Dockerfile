@@ -18,6 +18,13 @@
 # The server verifies a generation's checksums before serving it and switches to a newly activated
 # generation by itself within ASKOLEUS_RELOAD_POLL_SECONDS.
 #
+# Encoder: the server runs the ONNX export of the model with onnxruntime (ASKOLEUS_ENCODER_BACKEND,
+# default onnx), which needs no torch. The build stage makes the export from the packaged weights
+# (torch.onnx.export, and the int8 variant) into /opt/askoleus/encoders, builds the index with it,
+# and then uninstalls torch, transformers and sentence-transformers from the venv it hands over:
+# the runtime image carries no torch (its layers are the build stage's final state only). For
+# ASKOLEUS_ENCODER_BACKEND=torch at run time, drop that uninstall step.
+#
 # Note on torch: the CPU wheel comes from the PyTorch CPU index, so `pip install .` below finds
 # torch==2.13.0 already satisfied and never pulls the multi-GB CUDA build from PyPI. (On the
 # development machines, which have no internet, pip resolves the same torch==2.13.0+cpu wheel from a
@@ -33,6 +40,7 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
+    ASKOLEUS_ENCODER_CACHE_DIR=/opt/askoleus/encoders \
     PATH=/opt/venv/bin:$PATH
 
 RUN python -m venv /opt/venv \
@@ -45,8 +53,15 @@ COPY src ./src
 RUN pip install --no-cache-dir . \
     && python -c "import torch; assert not torch.cuda.is_available() and '+cpu' in torch.__version__, torch.__version__"
 
+# the ONNX exports (fp32 and int8) once, from the packaged weights; nothing is downloaded
+RUN python -m askoleus.encoders.export
+
 COPY corpus /app/corpus
 RUN askoleus build --corpus /app/corpus --index /app/index
+
+# serving needs onnxruntime + tokenizers only: leave torch behind (see the note at the top)
+RUN pip uninstall --yes torch transformers sentence-transformers \
+    && python -c "import askoleus.encoders.onnx, onnxruntime, tokenizers"
 
 # ---------------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -61,6 +76,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     ASKOLEUS_WORKERS=1 \
     ASKOLEUS_CORPUS_DIR=/app/corpus \
     ASKOLEUS_INDEX_DIR=/app/index \
+    ASKOLEUS_ENCODER_CACHE_DIR=/opt/askoleus/encoders \
     ASKOLEUS_DB_PATH=/app/data/askoleus.sqlite3
 
 RUN groupadd --system --gid 10001 askoleus \
@@ -71,6 +87,7 @@ RUN groupadd --system --gid 10001 askoleus \
 
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
+COPY --from=build /opt/askoleus/encoders /opt/askoleus/encoders
 COPY --from=build /app/corpus /app/corpus
 COPY --from=build --chown=askoleus:askoleus /app/index /app/index
 
@@ -81,7 +98,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('ASKOLEUS_PORT', '8000') + '/readyz', timeout=4)"]
 
-# Workers: ASKOLEUS_WORKERS. Each worker loads its own model (~600 MB RSS) and answers one question
-# at a time on ASKOLEUS_TORCH_THREADS threads (torch's default: all cores); with several workers set
-# ASKOLEUS_TORCH_THREADS so that workers x threads <= cores.
+# Workers: ASKOLEUS_WORKERS. Each worker loads its own model (onnxruntime, see bench/RESULTS.md for
+# its RSS) and encodes on ASKOLEUS_TORCH_THREADS threads (default: all cores); with several workers
+# set ASKOLEUS_TORCH_THREADS so that workers x threads <= cores.
 CMD ["askoleus", "serve"]

@@ -101,7 +101,7 @@ class Prepared:
 def prepare_index(work: Path, corpus: Path, index_src: Path | None) -> Prepared:
     """Generation A (copied or built) and generation B (one paragraph changed); A is current."""
     from askoleus.config import Settings
-    from askoleus.embed import load_embedder
+    from askoleus.encoders import load_embedder
     from askoleus.index import IndexStore
     from askoleus.pipeline import build_index
 

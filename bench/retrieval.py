@@ -39,7 +39,7 @@ from common import DATA, PYDOCS, ROOT  # first: offline model, this checkout's s
 # isort: split
 import askoleus.retrieve as retrieve_module
 from askoleus.config import Settings
-from askoleus.embed import load_embedder
+from askoleus.encoders import load_embedder
 from askoleus.index import load_current
 from askoleus.pipeline import build_index
 from askoleus.retrieve import QueryEncoder, Retriever, fuse

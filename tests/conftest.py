@@ -64,7 +64,7 @@ class FakeEmbedder:
 @pytest.fixture(scope="session")
 def embedder():  # type: ignore[no-untyped-def]
     """The real all-MiniLM-L6-v2, loaded offline once per session."""
-    from askoleus.embed import load_embedder
+    from askoleus.encoders import load_embedder
 
     return load_embedder(Settings())
 

@@ -79,7 +79,12 @@ def test_first_build_embeds_every_chunk_and_makes_the_generation_current(setting
     assert set(index.articles) == {"why-your-legs-feel-heavy-when-you-run", "iron-for-runners", "magnesium-and-cramps"}
     manifest = index.manifest
     assert manifest["counts"] == {"articles": 3, "chunks": report.chunks, "embedded": report.chunks, "reused": 0}
-    assert manifest["model"] == {"name": "fake-hash", "dim": 64, "max_tokens": 256}
+    assert manifest["model"] == {
+        "name": "fake-hash",
+        "dim": 64,
+        "max_tokens": 256,
+        "encoder": {"backend": "FakeEmbedder"},  # real encoders record backend, model and ONNX sha256
+    }
     assert manifest["chunker"]["max_tokens"] == settings.chunk_max_tokens
     assert set(manifest["corpus"]) == {SEED, MAGNESIUM, IRON}
     assert leftovers(settings) == []

@@ -130,7 +130,7 @@ def test_build_json_prints_one_report_object(runs: dict[str, Run]) -> None:
 
 def test_build_summary_counts_in_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The human summary says "1 article" for one and "2 articles" for two (fake embedder: no model load)."""
-    monkeypatch.setattr("askoleus.embed.load_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("askoleus.encoders.load_embedder", lambda settings: FakeEmbedder())
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
     shutil.copy(CORPUS / SEED, corpus / SEED)

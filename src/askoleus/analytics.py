@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from askoleus.embed import Embedder
+from askoleus.encoders import Embedder
 from askoleus.qlog import QuestionLog
 
 SIMILAR = 0.82  # cosine above which two questions count as the same question

@@ -79,7 +79,7 @@ def main() -> None:
 @handle_errors
 def build(corpus_dir: Path | None, index_dir: Path | None, strict: bool | None, as_json: bool) -> None:
     """Build a new index generation from the corpus and make it current."""
-    from .embed import load_embedder
+    from .encoders import load_embedder
     from .pipeline import build_index
 
     settings = _settings(corpus_dir=corpus_dir, index_dir=index_dir)
@@ -102,7 +102,7 @@ def _asking(settings: Settings, question: str) -> tuple[Asking, LoadedIndex, str
     """The ask path (no question log, no metrics), the current index and the checked question."""
     from .answer import Answerer
     from .asking import Asking, check_question
-    from .embed import load_embedder
+    from .encoders import load_embedder
     from .index import IndexStore, load_current
     from .retrieve import QueryEncoder
 
@@ -251,7 +251,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 @handle_errors
 def evaluate(file: Path, index_dir: Path | None, as_json: bool, check: bool) -> None:
     """Run a golden question set against the index and report quality metrics."""
-    from .embed import load_embedder
+    from .encoders import load_embedder
     from .evaluate import THRESHOLDS, evaluate_file, failures, format_report
     from .index import IndexStore, load_current
 

@@ -28,7 +28,13 @@ class Settings(BaseSettings):
     # embedding
     model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or local path")
     embed_batch_size: int = Field(32, ge=1, le=1024)
-    torch_threads: int | None = Field(None, ge=1, le=64)
+    torch_threads: int | None = Field(None, ge=1, le=64, description="threads of one encode (torch or onnxruntime)")
+    encoder_backend: Literal["onnx", "onnx-int8", "torch"] = Field(
+        "onnx", description="onnx (fp32, onnxruntime), onnx-int8 (quantised) or torch (sentence-transformers)"
+    )
+    encoder_cache_dir: Path | None = Field(
+        None, description="ONNX exports of the model; default $XDG_CACHE_HOME/askoleus/encoders"
+    )
 
     # chunking
     chunk_max_tokens: int = Field(160, ge=32, le=220, description="cl100k tokens per chunk")
@@ -52,6 +58,7 @@ class Settings(BaseSettings):
         0.05, ge=0.0, le=1.0, description="a question is taken as non-English only below this P(English)"
     )
     language_min_words: int = Field(2, ge=1, description="shorter questions are always taken as English")
+    answer_threads: int = Field(8, ge=1, le=64, description="answers computed at once; their questions share encodes")
     disclaimer: str = DISCLAIMER
 
     # conversations
@@ -79,6 +86,11 @@ class Settings(BaseSettings):
     log_questions: bool = Field(False, description="put question text in INFO request logs")
     log_retention_days: int = Field(90, ge=1)
 
+    @field_validator("encoder_cache_dir", mode="before")
+    @classmethod
+    def _unset_if_empty(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v  # "" would mean the working directory
+
     @field_validator("site_url")
     @classmethod
     def _strip_slash(cls, v: str) -> str:
@@ -88,6 +100,14 @@ class Settings(BaseSettings):
     def question_db(self) -> Path:
         """Where the question log lives."""
         return self.db_path or self.index_dir / "askoleus.sqlite3"
+
+    def encoder_cache(self) -> Path:
+        """Where ONNX exports are cached (outside the index, which may be mounted read-only)."""
+        if self.encoder_cache_dir is not None:
+            return self.encoder_cache_dir.expanduser()
+        from .encoders.export import default_cache_dir
+
+        return default_cache_dir()
 
     def model_path(self) -> str:
         """Resolve the model setting to something sentence-transformers loads offline."""

@@ -11,7 +11,7 @@ from typing import Any
 from .answer import Answer, Answerer
 from .answer.extract import LEANS_BACK
 from .config import Settings
-from .embed import Embedder
+from .encoders import Embedder
 from .index.loaded import LoadedIndex
 from .retrieve import QueryEncoder
 

@@ -18,7 +18,8 @@ from askoleus import __version__
 from askoleus.chunk import ChunkerSettings, chunk_article, fit_to_limit
 from askoleus.config import Settings
 from askoleus.documents import Article, Chunk
-from askoleus.embed import Embedder, text_hash
+from askoleus.encoders import Embedder, text_hash
+from askoleus.encoders import encoder_record
 from askoleus.errors import BuildError, IndexCorrupt
 from askoleus.index.loaded import LoadedIndex, load_generation
 from askoleus.index.store import IndexStore, new_generation_id, write_manifest
@@ -195,7 +196,12 @@ def _write_generation(
             "generation": gen,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "askoleus_version": __version__,
-            "model": {"name": embedder.name, "dim": embedder.dim, "max_tokens": embedder.max_tokens},
+            "model": {
+                "name": embedder.name,
+                "dim": embedder.dim,
+                "max_tokens": embedder.max_tokens,
+                "encoder": encoder_record(embedder),
+            },
             "chunker": csettings.to_dict(),
             "dense": {"kind": kind, "hnsw_threshold": settings.hnsw_threshold},
             "lexical": {"kind": "bm25s", "tokenizer": "snowball-english"},

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .documents import Chunk
-from .embed import Embedder
+from .encoders import Embedder
 from .index.dense import search_dense
 from .index.loaded import LoadedIndex
 

@@ -24,7 +24,7 @@ from askoleus.api.security import ClientIdentifier, RateLimiter
 from askoleus.api.state import IndexHolder, Metrics, Services
 from askoleus.asking import Asking
 from askoleus.config import Settings, is_placeholder
-from askoleus.embed import Embedder, load_embedder
+from askoleus.encoders import Embedder, load_embedder
 from askoleus.errors import ConfigError
 from askoleus.logs import setup_logging
 from askoleus.qlog import QuestionLog
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             metrics=metrics,
             limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
             client_id=ClientIdentifier(settings.trusted_proxies),
+            answer_slots=anyio.CapacityLimiter(settings.answer_threads),
         )
         app.state.services = services  # the one thing app.state holds; routes reach it through api.deps
         await anyio.to_thread.run_sync(services.holder.reload)

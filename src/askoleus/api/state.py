@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from askoleus.api.security import ClientIdentifier, RateLimiter
 from askoleus.asking import Asking
 from askoleus.config import Settings
-from askoleus.embed import Embedder
+from askoleus.encoders import Embedder
 from askoleus.errors import AskoleusError, IndexNotFound
 from askoleus.index import IndexStore, LoadedIndex, load_generation
 from askoleus.qlog import QuestionLog
@@ -116,8 +116,7 @@ class Services:
     metrics: Metrics
     limiter: RateLimiter
     client_id: ClientIdentifier
-    # Answers run one at a time in a worker thread (the model is locked per encode anyway): waiting
-    # requests queue on the event loop instead of crowding threads and torch's threads onto the same
-    # cores, which on 2 cores gave +30% answers/s at 8 concurrent clients and ~50 MB less RSS
-    # (bench/query.py). More parallelism: ASKOLEUS_WORKERS.
+    # Up to ASKOLEUS_ANSWER_THREADS answers in worker threads; further requests queue on the event loop.
+    # The encoder runs one model call at a time and puts the questions waiting meanwhile into that
+    # call (askoleus.encoders.batching). More parallelism: ASKOLEUS_WORKERS.
     answer_slots: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(1))

@@ -12,6 +12,7 @@ import numpy as np
 
 from askoleus.documents import Chunk, PageSection, Reference, is_web_url
 from askoleus.errors import IndexCorrupt
+
 from .dense import load_dense
 from .lexical import LexicalIndex
 from .store import verify_generation

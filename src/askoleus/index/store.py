@@ -329,8 +329,12 @@ def verify_generation(
             if sha256_file(path) != meta["sha256"]:
                 raise IndexCorrupt(f"generation {name}: artifact {rel} fails its sha256 check")
         if model is not None and manifest["model"]["name"] != model:
+            backend = (manifest["model"].get("encoder") or {}).get("backend", "torch")
             raise IndexCorrupt(
-                f"generation {name} was built with model {manifest['model']['name']!r}, configured {model!r}"
+                f"generation {name} was built with model {manifest['model']['name']!r}, configured {model!r} "
+                f"(the generation was encoded by the {backend} backend): vectors of different encoders are "
+                "never mixed; rebuild the index with this encoder or set ASKOLEUS_ENCODER_BACKEND to the one "
+                "that built it"
             )
         if dim is not None and manifest["model"]["dim"] != dim:
             raise IndexCorrupt(f"generation {name} has dimension {manifest['model']['dim']}, the model {dim}")

@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 
 from askoleus.documents import Article, Block, Kind, Reference, Section, is_web_url
 from askoleus.errors import IngestError
+
 from .references import parse_reference
 
 INTRO_ANCHOR = "introduction"

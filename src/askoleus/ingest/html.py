@@ -9,6 +9,7 @@ import lxml.html
 from lxml import etree
 
 from askoleus.errors import IngestError
+
 from .common import Heading, Item, Para, Parsed, is_true, line_span, line_starts, normalise
 
 _NOISE_TAGS = frozenset(

@@ -11,6 +11,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from askoleus.errors import IngestError
+
 from .common import Heading, Item, Para, Parsed, is_true, line_span, line_starts, normalise
 from .html import fragment_text
 

@@ -1,53 +1,19 @@
-"""Embedding: a small protocol and the sentence-transformers implementation (offline)."""
+"""The torch backend: sentence-transformers on CPU, with a TorchScript fast path for questions."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
 import warnings
-from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from .errors import ConfigError
+from askoleus.errors import ConfigError
+
+from .base import standalone_passages
 
 log = logging.getLogger(__name__)
-
-if TYPE_CHECKING:
-    from .config import Settings
-
-
-class Embedder(Protocol):
-    """What the index and retriever need from an embedding model."""
-
-    name: str
-    dim: int
-    max_tokens: int
-
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """L2-normalised float32 vectors, one row per text."""
-        ...
-
-    def count_tokens(self, text: str) -> int:
-        """Tokens the model sees for text, including special tokens."""
-        ...
-
-    def encode_passages(
-        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Passage vectors plus, per passage, one vector per char span (its sentences)."""
-        ...
-
-
-# Part of every cache key: bump it when what is stored per text changes, so old vectors are not reused.
-VECTORS_VERSION = "passage+standalone-sentences/2"
-
-
-def text_hash(text: str) -> str:
-    """Cache key part for a text to embed."""
-    return hashlib.sha256(f"{VECTORS_VERSION}\n{text}".encode()).hexdigest()
 
 
 class SentenceTransformerEmbedder:
@@ -71,6 +37,7 @@ class SentenceTransformerEmbedder:
         except Exception as exc:
             raise ConfigError(f"cannot load embedding model {name!r} offline from {model_path}: {exc}") from exc
         self.name = name
+        self.info = {"backend": "torch", "model": name}
         get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         dim = get_dim()
         if not dim:
@@ -187,25 +154,9 @@ class SentenceTransformerEmbedder:
     def encode_passages(
         self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Passage vectors plus standalone sentence vectors (each sentence encoded on its own).
-
-        Answer extraction compares these with the question. Spans pooled inside the passage's
-        forward pass were cheaper but carried their neighbours' meaning: measured on the golden
-        set's tune split, standalone vectors put the asked-for fact first far more often (README).
-        """
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32), []
-        vectors = self.encode(texts, batch_size=batch_size)
-        sentences = [texts[i][s:e] for i in range(len(texts)) for s, e in spans[i]]
-        flat = self.encode(sentences, batch_size=batch_size) if sentences else np.zeros((0, self.dim), np.float32)
-        bounds = np.cumsum([0, *(len(sp) for sp in spans)])
-        return vectors, [flat[bounds[i] : bounds[i + 1]] for i in range(len(texts))]
+        """Passage vectors plus standalone sentence vectors (encoders.base.standalone_passages)."""
+        return standalone_passages(lambda t, b: self.encode(t, batch_size=b), self.dim, texts, spans, batch_size)
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model sees for text, [CLS] and [SEP] included."""
         return len(self._tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
-
-
-def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    """The embedder named by the settings."""
-    return SentenceTransformerEmbedder(settings.model_path(), settings.model, settings.torch_threads)
