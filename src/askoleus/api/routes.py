@@ -96,6 +96,7 @@ async def _answer(request: Request, body: AskRequest) -> AskResponse:
             [c.model_dump() for c in answer.citations],
             answer.index_generation,
             top,
+            latency_ms=answer.took_ms,
         )
         svc.metrics.answers.labels(answer.status).inc()
         if svc.settings.log_questions:  # off by default: question text can be personal
