@@ -361,9 +361,11 @@ def test_question_log_stores_no_ip(client: TestClient, settings: Settings) -> No
             "generation",
             "feedback",
             "feedback_ts",
+            "latency_ms",
         }
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert tables == {"questions"}
+        # the overview's per-day rollups hold counts, cited sections and uncovered question text only
+        assert tables == {"questions", "qlog_daily", "qlog_latency", "qlog_cited", "qlog_gaps", "qlog_meta"}
         dump = "\n".join(db.iterdump())
     finally:
         db.close()

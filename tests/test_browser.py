@@ -8,6 +8,8 @@ configured the host page is served through `page.route` on the API's own origin 
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import socket
@@ -245,6 +247,24 @@ def fake_answer(
     return {"status": 200, "body": body, "headers": {"Content-Type": "text/event-stream"}}
 
 
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice", "experimental"]
+
+
+def axe_violations(page: Any, include: str | None = None) -> list[dict[str, Any]]:
+    """axe-core (the copy the axe-playwright-python wheel ships) on the page, or only on `include`."""
+    axe = pytest.importorskip("axe_playwright_python", reason="the axe check needs axe-playwright-python")
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(content=(Path(axe.__file__).parent / "axe.min.js").read_text(encoding="utf-8"))
+    return page.evaluate(  # type: ignore[no-any-return]
+        """async ([include, tags]) => {
+          const r = await axe.run(include ? {include: [[include]]} : document,
+                                  {runOnly: {type: "tag", values: tags}});
+          return r.violations.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target.join(" ")), help: v.help}));
+        }""",
+        [include, AXE_TAGS],
+    )
+
+
 def login_console(page: Any, live_server: Any) -> None:
     page.goto(f"{live_server.url}/console")
     page.get_by_label("Staff key").fill(live_server.staff_key)
@@ -318,6 +338,7 @@ def test_console_login_ask_search_export(new_page: Callable[..., Any], live_serv
     expect(page.get_by_role("tablist")).to_be_hidden()
 
     login_console(page, live_server)
+    page.get_by_role("tab", name="Ask", exact=True).click()
     page.get_by_label("Question", exact=True).fill(IRON_Q)
     page.get_by_role("button", name="Ask", exact=True).click()
     result = page.locator("#ask-result")
@@ -817,6 +838,7 @@ def test_console_debug_shows_suggestions_and_language(new_page: Callable[..., An
 
     page.route("**/v1/ask", with_follow_ups)
     login_console(page, live_server)
+    page.get_by_role("tab", name="Ask", exact=True).click()
     page.get_by_label("Question", exact=True).fill(IRON_Q)
     page.get_by_role("button", name="Ask", exact=True).click()
     result = page.locator("#ask-result")
@@ -827,22 +849,12 @@ def test_console_debug_shows_suggestions_and_language(new_page: Callable[..., An
 
 def test_widget_with_follow_ups_passes_axe(new_page: Callable[..., Any], host: Host) -> None:
     """axe-core (from the axe-playwright-python wheel) finds no WCAG A/AA problem and no label-content mismatch."""
-    axe = pytest.importorskip("axe_playwright_python", reason="the axe check needs axe-playwright-python")
     page = new_page()
     host.open(page)
     follow_up_api(page, [])
     open_widget(page)
     ask(page, "why is iron important?")
-    page.add_script_tag(content=(Path(axe.__file__).parent / "axe.min.js").read_text(encoding="utf-8"))
-    violations = page.evaluate(
-        """async () => {
-          const r = await axe.run({include: [["askoleus-widget"]]}, {
-            runOnly: {type: "tag",
-                      values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice", "experimental"]},
-          });
-          return r.violations.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target.join(" ")), help: v.help}));
-        }"""
-    )
+    violations = axe_violations(page, "askoleus-widget")
     rules = page.evaluate("() => axe.getRules(['experimental']).map(r => r.ruleId)")
     assert "label-content-name-mismatch" in rules
     assert violations == []
@@ -863,3 +875,153 @@ def test_widget_works_under_a_strict_csp(new_page: Callable[..., Any], host: Hos
     bubble.get_by_role("button", name="What is ferritin?", exact=True).click()
     expect(page.locator(".msg.bot:not(.greeting)").nth(1)).to_have_attribute("aria-busy", "false")
     assert page.evaluate("() => window.__csp") == []
+
+
+# ------------------------------------------------------------------ console overview (issue 15)
+
+DAY = 86_400
+TAPER = [
+    "how should I taper before a marathon?",
+    "how long is a marathon taper?",
+    "how many weeks is a marathon taper?",
+]
+SHOES = ["best running shoes for flat feet", "which running shoes suit flat feet?"]
+CONSOLE_TABS = ("Overview", "Ask", "Search", "Recent questions", "Content gaps", "Thumbs down", "Most asked")
+
+
+@pytest.fixture(scope="module")
+def seeded(live_server: Any) -> dict[str, str]:
+    """Questions logged 3, 10 and 40 days ago in the live server's question log (once); returns those dates."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return seed_overview(live_server, monkeypatch)
+
+
+def seed_overview(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Questions logged 3, 10 and 40 days ago in the live server's question log; returns those dates."""
+    import time
+
+    from askoleus.qlog import QuestionLog
+
+    now = time.time()
+    clock = [now]
+    monkeypatch.setattr("askoleus.qlog.time.time", lambda: clock[0])
+    log = QuestionLog(Path(live_server.settings.question_db))
+    cite = {
+        "chunk_id": "why-your-legs-feel-heavy-when-you-run/introduction/0",
+        "title": "Why your legs feel heavy",
+        "section": "Introduction",
+        "url": f"{live_server.url}/articles/why-your-legs-feel-heavy-when-you-run",
+    }
+    dates = {}
+    try:
+        for days_ago, answered, gaps in ((3, 6, TAPER * 2 + SHOES), (10, 5, TAPER), (40, 4, SHOES)):
+            clock[0] = now - days_ago * DAY
+            dates[str(days_ago)] = time.strftime("%Y-%m-%d", time.gmtime(clock[0]))
+            for i in range(answered):
+                answer_id = log.record(IRON_Q, "answered", "answer", [cite], "seed", 0.6, latency_ms=10.0 + i)
+                if i == 0:
+                    log.feedback(answer_id, "down")
+            for q in gaps:
+                log.record(q, "not_covered", "not covered", [], "seed", 0.1, latency_ms=8.0)
+    finally:
+        log.close()
+    return dates
+
+
+def day_row(page: Any, date: str) -> Any:
+    return page.locator("#fig-volume tbody tr").filter(has=page.locator("td", has_text=date))
+
+
+def test_console_overview_charts_range_topics_and_csv(
+    new_page: Callable[..., Any], live_server: Any, seeded: dict[str, str]
+) -> None:
+    dates = seeded
+    page = new_page()
+    page.add_init_script(
+        "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+        " (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI), true);"
+    )
+    login_console(page, live_server)
+    expect(page.get_by_role("tab", name="Overview")).to_have_attribute("aria-selected", "true")  # the landing view
+    volume = page.get_by_role("img", name="Questions per day by status")
+    expect(volume).to_be_visible()
+    assert volume.locator("rect").count() >= 3  # bars of the seeded days
+    expect(page.get_by_role("img", name=re.compile("Not-covered and thumbs-down rates"))).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile("Answer latency per day"))).to_be_visible()
+    expect(page.locator("#overview-range")).to_contain_text("(30 days")
+
+    page.get_by_text("Data table: questions per day by status").click()
+    row = day_row(page, dates["10"])
+    expect(row.locator("td").nth(1)).to_have_text("5")  # answered
+    expect(row.locator("td").nth(2)).to_have_text("3")  # not covered
+    expect(day_row(page, dates["40"])).to_have_count(0)
+
+    page.get_by_text("7 days", exact=True).click()
+    expect(page.locator("#overview-range")).to_contain_text("(7 days")
+    page.get_by_text("Data table: questions per day by status").click()
+    expect(day_row(page, dates["3"])).to_have_count(1)
+    expect(day_row(page, dates["10"])).to_have_count(0)
+    page.get_by_text("90 days", exact=True).click()
+    expect(page.locator("#overview-range")).to_contain_text("(90 days")
+    page.get_by_text("Data table: questions per day by status").click()
+    expect(day_row(page, dates["40"]).locator("td").nth(2)).to_have_text("2")
+
+    page.get_by_text("Custom", exact=True).click()
+    page.get_by_label("From", exact=True).fill(dates["10"])
+    page.get_by_label("To", exact=True).fill(dates["3"])
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#overview-range")).to_contain_text(f"{dates['10']} to {dates['3']}")
+
+    topic = page.locator("details.topic").filter(has_text=TAPER[2]).first  # one topic for the paraphrases
+    expect(topic.locator("summary")).to_be_visible()
+    members = topic.locator("li")
+    expect(members.filter(has_text=TAPER[0])).to_be_hidden()
+    topic.locator("summary").click()
+    for q in TAPER:
+        expect(members.filter(has_text=q)).to_be_visible()
+    gap_row = page.locator("tr").filter(has=topic)
+    expect(gap_row.locator("td").nth(1)).to_have_text("9")
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export gap topics (CSV)").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    [taper] = [r for r in rows if r["topic"] in TAPER]
+    assert taper["times_asked"] == "9"
+    assert {taper["example_1"], taper["example_2"], taper["example_3"]} == set(TAPER)
+    assert page.evaluate("() => window.__csp") == []  # the console's CSP holds with the charts
+    page.screenshot(path=str(ARTIFACTS / "console-overview.png"), full_page=True)
+
+
+def test_console_passes_axe_on_login_and_every_tab(
+    new_page: Callable[..., Any], live_server: Any, seeded: dict[str, str]
+) -> None:
+    page = new_page(bypass_csp=True)  # axe-core is injected as an inline script
+    page.goto(f"{live_server.url}/console")
+    expect(page.get_by_label("Staff key")).to_be_visible()
+    assert axe_violations(page) == []
+    login_console(page, live_server)
+    for name in CONSOLE_TABS:
+        page.get_by_role("tab", name=name, exact=True).click()
+        panel = page.locator(f"#{page.get_by_role('tab', name=name, exact=True).get_attribute('aria-controls')}")
+        expect(panel.locator("[aria-busy='true']")).to_have_count(0)
+        if name == "Ask":
+            page.get_by_label("Question", exact=True).fill(IRON_Q)
+            page.get_by_role("button", name="Ask", exact=True).click()
+            expect(panel.locator(".citation").first).to_be_visible()
+        if name == "Overview":
+            expect(panel.locator("figure svg").first).to_be_visible()
+            for summary in panel.locator("details > summary").all()[:4]:
+                summary.click()  # the data tables and a gap topic are checked open as well
+        violations = axe_violations(page)
+        assert violations == [], (name, violations)
+
+
+def test_console_overview_fits_a_phone(new_page: Callable[..., Any], live_server: Any, seeded: dict[str, str]) -> None:
+    page = new_page(viewport={"width": 375, "height": 812}, device_scale_factor=2)
+    login_console(page, live_server)
+    expect(page.locator("#fig-volume svg")).to_be_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+    box = page.locator("#fig-volume svg").bounding_box()
+    assert box is not None
+    assert 300 <= box["width"] <= 375
+    page.screenshot(path=str(ARTIFACTS / "console-overview-phone.png"), full_page=False)

@@ -86,6 +86,7 @@ class Asking:
                 [c.model_dump() for c in answer.citations],
                 answer.index_generation,
                 max((c.score for c in answer.citations), default=None),
+                latency_ms=answer.took_ms,
             )
         if self.count is not None:
             self.count(answer.status)

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     reload_poll_seconds: float = Field(2.0, ge=0, description="0 disables polling for new generations")
     log_questions: bool = Field(False, description="put question text in INFO request logs")
     log_retention_days: int = Field(90, ge=1)
+    gap_topic_similarity: float = Field(0.6, gt=0, le=1, description="cosine to join a gap topic (overview)")
+    gap_topic_questions: int = Field(500, ge=1, le=5000, description="most asked uncovered questions clustered")
 
     @field_validator("encoder_cache_dir", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -9,8 +10,13 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from askoleus.overview import store as rollups
+
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS questions (
@@ -56,6 +62,7 @@ class QuestionLog:
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.execute("PRAGMA synchronous=NORMAL")  # no fsync per insert (WAL keeps it consistent)
         self._db.executescript(SCHEMA)
+        rollups.migrate_sqlite(self._db)  # latency column and the overview's daily rollups
         self.purge()
 
     def close(self) -> None:
@@ -66,8 +73,25 @@ class QuestionLog:
     def purge(self) -> int:
         """Delete entries older than the retention period; returns how many."""
         cutoff = time.time() - self.retention_days * 86400
+        with self._lock, self._transaction():
+            rollups.purge(self._db, rollups.SQLITE, cutoff)
+            return int(self._db.execute("DELETE FROM questions WHERE ts < ?", (cutoff,)).rowcount)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction (the log row and its rollups are committed together)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        """Run query(connection) under the log's lock (the overview's aggregations)."""
         with self._lock:
-            return self._db.execute("DELETE FROM questions WHERE ts < ?", (cutoff,)).rowcount
+            return query(self._db)
 
     def record(
         self,
@@ -77,24 +101,32 @@ class QuestionLog:
         citations: list[dict[str, Any]],
         generation: str,
         top_score: float | None,
+        latency_ms: float | None = None,
     ) -> str:
         """Store one answered question; returns its answer id (used for feedback)."""
         answer_id = secrets.token_urlsafe(12)
-        with self._lock:
+        ts = time.time()
+        with self._lock, self._transaction():
             self._db.execute(
-                "INSERT INTO questions (id, ts, question, status, top_score, answer, citations, generation)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (answer_id, time.time(), question, status, top_score, answer, json.dumps(citations), generation),
+                "INSERT INTO questions"
+                " (id, ts, question, status, top_score, answer, citations, generation, latency_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (answer_id, ts, question, status, top_score, answer, json.dumps(citations), generation, latency_ms),
             )
+            rollups.on_record(self._db, rollups.SQLITE, ts, question, status, citations, latency_ms)
         return answer_id
 
     def feedback(self, answer_id: str, rating: str) -> bool:
         """Set up/down feedback on an answer; False when the id is unknown."""
-        with self._lock:
-            cur = self._db.execute(
+        with self._lock, self._transaction():
+            row = self._db.execute("SELECT ts, status, feedback FROM questions WHERE id = ?", (answer_id,)).fetchone()
+            if row is None:
+                return False
+            self._db.execute(
                 "UPDATE questions SET feedback = ?, feedback_ts = ? WHERE id = ?", (rating, time.time(), answer_id)
             )
-        return cur.rowcount == 1
+            rollups.on_feedback(self._db, rollups.SQLITE, row["ts"], row["status"], row["feedback"], rating)
+        return True
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:

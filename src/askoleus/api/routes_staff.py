@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Query
@@ -11,6 +12,10 @@ from fastapi.responses import Response
 from askoleus import analytics
 from askoleus.api.deps import CallerDep, HolderDep, QuestionLogDep, ServicesDep
 from askoleus.api.routes import ERRORS
+from askoleus.api.state import Services
+from askoleus.overview.charts import overview_charts
+from askoleus.overview.report import build_overview, day_range
+from askoleus.overview.topics import topics_csv
 
 router = APIRouter()
 
@@ -79,6 +84,72 @@ async def export_csv(caller: CallerDep, qlog: QuestionLogDep) -> Response:
         body,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="askoleus-questions.csv"'},
+    )
+
+
+# -- overview (issue 15): the aggregations live in askoleus.overview; this block only wires them --
+
+FirstDay = Annotated[date | None, Query(alias="from", description="First day, YYYY-MM-DD (UTC)")]
+LastDay = Annotated[date | None, Query(alias="to", description="Last day, YYYY-MM-DD (UTC; default today)")]
+
+
+def _overview(svc: Services, days: int | None, start: date | None, end: date | None) -> dict[str, Any]:
+    rng = day_range(days, start, end, svc.settings.log_retention_days)
+    index = svc.holder.current
+    retriever = svc.asking.answerer.retriever(index) if index is not None else None
+    return build_overview(
+        svc.qlog.read,
+        rng,
+        svc.settings,
+        embedder=svc.embedder,
+        index=index,
+        retriever=retriever,
+        store=svc.holder.store,
+    )
+
+
+@router.get("/v1/console/overview", tags=["console"], responses=ERRORS)
+async def overview(
+    caller: CallerDep,
+    svc: ServicesDep,
+    days: int | None = Query(None, ge=1, le=366, description="The last N days (default 30)"),
+    start: FirstDay = None,
+    end: LastDay = None,
+    charts: bool = Query(False, description="Add the charts as SVG documents (the console uses them)"),
+) -> dict[str, Any]:
+    """The overview: questions per day by status, rates, gap topics, citations, latency, index history."""
+    caller.require_staff()
+
+    def work() -> dict[str, Any]:
+        data = _overview(svc, days, start, end)
+        if charts:
+            data["charts"] = overview_charts(data)
+        return data
+
+    return await anyio.to_thread.run_sync(work)
+
+
+@router.get(
+    "/v1/console/overview/gaps.csv",
+    tags=["console"],
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, **ERRORS},
+)
+async def gap_topics_csv(
+    caller: CallerDep,
+    svc: ServicesDep,
+    days: int | None = Query(None, ge=1, le=366, description="The last N days (default 30)"),
+    start: FirstDay = None,
+    end: LastDay = None,
+) -> Response:
+    """The gap topics of the range as CSV: the editors' to-write list."""
+    caller.require_staff()
+    data = await anyio.to_thread.run_sync(lambda: _overview(svc, days, start, end))
+    name = f"askoleus-gap-topics-{data['range']['from']}-{data['range']['to']}.csv"
+    return Response(
+        topics_csv(data["gap_topics"]),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

@@ -108,7 +108,8 @@
       }));
     }));
     var t = el("table", { class: "data" }, [el("caption", { class: "sr", text: caption }), thead, tbody]);
-    return el("div", { class: "table-wrap" }, [t]);
+    // a scrolling region must be reachable by keyboard (axe: scrollable-region-focusable)
+    return el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption }, [t]);
   }
 
   function empty(text) { return el("p", { class: "empty", text: text }); }
@@ -240,7 +241,7 @@
   function logout(message) {
     storageRemove(KEY);
     showApp(false);
-    ["ask-result", "search-result", "recent-result", "gaps-result", "thumbs-result", "top-result"].forEach(function (id) {
+    ["overview-result", "ask-result", "search-result", "recent-result", "gaps-result", "thumbs-result", "top-result"].forEach(function (id) {
       $(id).textContent = "";
     });
     loaded = {};
@@ -279,14 +280,14 @@
   function start() {
     showApp(true);
     $("staff-key").value = "";
-    selectTab("tab-ask", true);
+    selectTab("tab-overview", true);
   }
 
   // ------------------------------------------------------------ tabs
 
   var loaded = {};
   var LOADERS = {
-    "tab-recent": loadRecent, "tab-gaps": loadGaps, "tab-thumbs": loadThumbs, "tab-top": loadTop
+    "tab-overview": loadOverview, "tab-recent": loadRecent, "tab-gaps": loadGaps, "tab-thumbs": loadThumbs, "tab-top": loadTop
   };
 
   function tabs() { return Array.prototype.slice.call(document.querySelectorAll('[role="tab"]')); }
@@ -322,6 +323,200 @@
     }
   }
 
+
+  // ------------------------------------------------------------ overview
+
+  var SERIES = {
+    volume: [["answered", "Answered"], ["not_covered", "Not covered"], ["medical_referral", "Medical referral"], ["emergency", "Emergency"]],
+    rates: [["not_covered_rate", "Not-covered rate"], ["thumbs_down_rate", "Thumbs-down rate", true]],
+    latency: [["p50_ms", "Median"], ["p95_ms", "95th percentile", true]]
+  };
+  var TRENDS = { rising: "↑ rising", falling: "↓ falling", steady: "→ steady", "new": "★ new" };
+
+  function pct(v) { return typeof v === "number" && isFinite(v) ? (v * 100).toFixed(1) + "%" : "—"; }
+  function count(v) { return typeof v === "number" && isFinite(v) ? v.toLocaleString("en") : "—"; }
+  function ms(v) { return typeof v === "number" && isFinite(v) ? v.toFixed(1) + " ms" : "—"; }
+
+  /** The range the overview shows, as a query string ("" when the custom dates are incomplete). */
+  function rangeQuery() {
+    var picked = document.querySelector('input[name="range"]:checked');
+    var v = picked ? picked.value : "30";
+    if (v !== "custom") return "days=" + encodeURIComponent(v);
+    var from = $("range-from").value, to = $("range-to").value;
+    if (!from || !to) return "";
+    return "from=" + encodeURIComponent(from) + "&to=" + encodeURIComponent(to);
+  }
+
+  /** A server-rendered SVG chart as a node; scripts, foreign content, handlers and links are dropped. */
+  function svgNode(markup) {
+    if (typeof markup !== "string" || !markup) return null;
+    var doc = new DOMParser().parseFromString(markup, "image/svg+xml");
+    var root = doc.documentElement;
+    if (!root || root.localName !== "svg" || doc.getElementsByTagName("parsererror").length) return null;
+    Array.prototype.slice.call(root.querySelectorAll("script, foreignObject, a, use, image")).forEach(function (n) { n.remove(); });
+    Array.prototype.slice.call(root.querySelectorAll("*")).concat([root]).forEach(function (n) {
+      Array.prototype.slice.call(n.attributes).forEach(function (a) {
+        if (/^on/i.test(a.name) || /href$/i.test(a.name) || a.name === "style") n.removeAttribute(a.name);
+      });
+    });
+    return document.importNode(root, true);
+  }
+
+  function legend(series) {
+    return el("ul", { class: "legend" }, series.map(function (s) {
+      return el("li", null, [el("span", { class: "swatch sw-" + s[0] + (s[2] ? " dashed" : ""), "aria-hidden": "true" }), s[1]]);
+    }));
+  }
+
+  /** A chart with its legend and, behind a disclosure, the table of the numbers it draws. */
+  function chartFigure(id, title, svg, series, rows, fmt) {
+    var cols = [{ label: "Day", cls: "nowrap", cell: function (r) { return str(r.date); } }].concat(series.map(function (s) {
+      return { label: s[1], cls: "num", cell: function (r) { return fmt(r[s[0]]); } };
+    }));
+    return el("figure", { class: "chart card", id: id, "aria-labelledby": id + "-h" }, [
+      el("h3", { id: id + "-h", text: title }),
+      legend(series),
+      el("div", { class: "chart-box" }, [svgNode(svg) || el("p", { class: "empty", text: "No chart." })]),
+      el("details", { class: "chart-data" }, [
+        el("summary", { text: "Data table: " + title.toLowerCase() }),
+        table(title + " (data)", cols, rows)
+      ])
+    ]);
+  }
+
+  function stat(label, value, note) {
+    return el("div", { class: "stat card" }, [
+      el("dt", { class: "stat-label", text: label }),
+      el("dd", { class: "stat-value", text: value }),
+      note ? el("dd", { class: "muted small", text: note }) : null
+    ]);
+  }
+
+  function gapTopicTable(topics) {
+    if (!topics.length) return empty("No uncovered questions in this range.");
+    return table("Gap topics", [
+      { label: "Topic", cls: "text", cell: function (t) {
+        var qs = Array.isArray(t.questions) ? t.questions : [];
+        return el("details", { class: "topic" }, [
+          el("summary", { text: str(t.topic) }),
+          el("p", { class: "muted small", text: count(t.distinct) + " different questions; asked " + count(t.first_half) + " times in the first half of the range, " + count(t.second_half) + " in the second." }),
+          el("ul", { class: "examples" }, qs.map(function (q) {
+            return el("li", null, [str(q.question) + " ", el("span", { class: "muted small", text: "× " + count(q.count) })]);
+          }))
+        ]);
+      } },
+      { label: "Asked", cls: "num", cell: function (t) { return count(t.count); } },
+      { label: "Trend", cls: "nowrap", cell: function (t) { return el("span", { class: "trend t-" + str(t.trend).replace(/[^a-z]/g, ""), text: TRENDS[t.trend] || str(t.trend) }); } },
+      { label: "Examples", cls: "text", cell: function (t) {
+        var ex = Array.isArray(t.examples) ? t.examples : [];
+        return el("ul", { class: "examples" }, ex.map(function (q) { return el("li", { text: str(q) }); }));
+      } },
+      { label: "Closest article", cls: "article", cell: function (t) {
+        var c = t.closest;
+        if (!c) return el("span", { class: "muted", text: "none near" });
+        return el("span", null, [link(c.url, str(c.title)), el("span", { class: "muted small", text: " — " + str(c.section) + " (cosine " + num(c.score, 2) + ")" })]);
+      } }
+    ], topics);
+  }
+
+  function renderOverview(out, r) {
+    var t = r.totals || {};
+    var days = Array.isArray(r.daily) ? r.daily : [];
+    var lat = Array.isArray(r.latency) ? r.latency : [];
+    var charts = r.charts || {};
+    var gens = Array.isArray(r.index_generations) ? r.index_generations : [];
+    var never = Array.isArray(r.never_cited) ? r.never_cited : [];
+    var range = r.range || {};
+    var latAll = lat.map(function (x) { return x.p50_ms; }).filter(function (v) { return typeof v === "number"; }).sort(function (a, b) { return a - b; });
+    render(out, [
+      el("p", { class: "muted small", id: "overview-range", text: str(range.from) + " to " + str(range.to) + " (" + str(range.days) + " days, UTC; questions are kept " + str(r.retention_days) + " days)" }),
+      el("dl", { class: "stats" }, [
+        stat("Questions", count(t.total), count(t.answered) + " answered"),
+        stat("Not covered", pct(t.not_covered_rate), count(t.not_covered) + " questions"),
+        stat("Thumbs down", pct(t.thumbs_down_rate), count(t.feedback_down) + " of " + count((t.feedback_up || 0) + (t.feedback_down || 0)) + " rated"),
+        stat("Median latency", latAll.length ? ms(latAll[Math.floor(latAll.length / 2)]) : "—", "median of the daily medians")
+      ]),
+      el("h2", { text: "Trends" }),
+      el("div", { class: "charts" }, [
+        chartFigure("fig-volume", "Questions per day by status", charts.volume, SERIES.volume, days, count),
+        chartFigure("fig-rates", "Not-covered and thumbs-down rates", charts.rates, SERIES.rates, days, pct),
+        chartFigure("fig-latency", "Answer latency per day", charts.latency, SERIES.latency, lat, ms)
+      ]),
+      el("h2", { id: "gap-topics-h", text: "Gap topics (" + (r.gap_topics || []).length + ")" }),
+      el("p", { class: "muted small", text: "Questions the articles did not cover, grouped by meaning — the editors' to-write list. Open a topic for all its questions." }),
+      gapTopicTable(Array.isArray(r.gap_topics) ? r.gap_topics : []),
+      el("h2", { text: "Most cited in answers" }),
+      el("div", { class: "two-col" }, [
+        el("div", null, [
+          el("h3", { text: "Articles" }),
+          (r.cited_articles || []).length ? table("Most cited articles", [
+            { label: "Article", cls: "article", cell: function (a) { return link(a.url, str(a.title) || str(a.article_id)); } },
+            { label: "Citations", cls: "num", cell: function (a) { return count(a.citations); } },
+            { label: "Sections", cls: "num", cell: function (a) { return count(a.sections); } }
+          ], r.cited_articles) : empty("No citations in this range.")
+        ]),
+        el("div", null, [
+          el("h3", { text: "Sections" }),
+          (r.cited_sections || []).length ? table("Most cited sections", [
+            { label: "Section", cls: "section", cell: function (s) { return link(s.url, str(s.section) || "(top)"); } },
+            { label: "Article", cls: "article", cell: function (s) { return str(s.title); } },
+            { label: "Citations", cls: "num", cell: function (s) { return count(s.citations); } }
+          ], r.cited_sections) : empty("No citations in this range.")
+        ])
+      ]),
+      el("h3", { text: "Never cited in this range (" + never.length + ")" }),
+      never.length ? el("ul", { class: "never" }, never.map(function (a) { return el("li", null, [link(a.url, str(a.title))]); }))
+        : empty("Every indexed article was cited."),
+      el("h2", { text: "Index generations" }),
+      gens.length ? table("Index generations", [
+        { label: "Generation", cls: "mono", cell: function (g) { return el("span", null, [str(g.id), g.current ? el("span", { class: "pill s-answered", text: " current" }) : null]); } },
+        { label: "Went live", cls: "nowrap", cell: function (g) { return g.activated ? el("time", { datetime: str(g.activated), text: when(g.activated) }) : el("span", { class: "muted", text: "never" }); } },
+        { label: "Built", cls: "nowrap", cell: function (g) { return g.created ? el("time", { datetime: str(g.created), text: when(g.created) }) : "—"; } },
+        { label: "Chunks", cls: "num", cell: function (g) { return count(g.chunks); } },
+        { label: "Articles", cls: "num", cell: function (g) { return count(g.articles); } }
+      ], gens) : empty("No index generations.")
+    ]);
+  }
+
+  function loadOverview() {
+    var out = $("overview-result");
+    var qs = rangeQuery();
+    if (!qs) { setNotice("Choose both dates of the custom range.", "bad"); return; }
+    loading(out);
+    api("/v1/console/overview?" + qs + "&charts=true").then(function (r) { renderOverview(out, r); }).catch(fail(out));
+  }
+
+  function onRangeChange() {
+    var custom = $("range-custom").checked;
+    $("custom-range").hidden = !custom;
+    if (custom) {
+      if (!$("range-to").value) $("range-to").value = new Date().toISOString().slice(0, 10);
+      if (!$("range-from").value) $("range-from").value = new Date(Date.now() - 13 * 86400000).toISOString().slice(0, 10);
+      $("range-from").focus();
+      return;
+    }
+    loadOverview();
+  }
+
+  /** Download an API file (the staff key goes in the header, so not through a plain link). */
+  function download(path, filename, btn) {
+    btn.disabled = true;
+    setNotice("Preparing the CSV…");
+    api(path, { raw: true }).then(function (res) {
+      return res.blob();
+    }).then(function (blob) {
+      var url = URL.createObjectURL(blob);
+      var a = el("a", { href: url, download: filename, hidden: true });
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+      setNotice("CSV downloaded.", "ok");
+    }).catch(function (err) {
+      if (!(err instanceof AuthError)) fail(null)(err);
+    }).then(function () { btn.disabled = false; });
+  }
+
   // ------------------------------------------------------------ sections
 
   function ask(e) {
@@ -333,6 +528,7 @@
     api("/v1/ask", { method: "POST", json: { question: q, debug: true } }).then(function (r) {
       var hits = r.debug && Array.isArray(r.debug.hits) ? r.debug.hits : [];
       render(out, [
+        el("h2", { class: "sr", text: "Answer" }),
         el("div", { class: "answer card" }, [
           el("div", { class: "answer-meta" }, [
             statusPill(r.status),
@@ -426,12 +622,12 @@
       render(out, el("ul", { class: "thumbs" }, items.map(function (x) {
         return el("li", { class: "card thumb" }, [
           el("div", { class: "thumb-head" }, [
-            el("h3", { class: "question", text: str(x.question) }),
+            el("h2", { class: "question", text: str(x.question) }),
             statusPill(x.status),
             el("time", { class: "muted small", datetime: str(x.ts), text: when(x.ts) })
           ]),
           x.answer ? el("p", { class: "answer-text", text: str(x.answer) }) : null,
-          el("h4", { text: "Passages behind this answer" }),
+          el("h3", { class: "sub", text: "Passages behind this answer" }),
           citationList(x.citations)
         ]);
       })));
@@ -456,22 +652,12 @@
   }
 
   function exportCsv() {
-    var btn = $("export");
-    btn.disabled = true;
-    setNotice("Preparing the CSV…");
-    api("/v1/console/export.csv", { raw: true }).then(function (res) {
-      return res.blob();
-    }).then(function (blob) {
-      var url = URL.createObjectURL(blob);
-      var a = el("a", { href: url, download: "askoleus-questions-" + new Date().toISOString().slice(0, 10) + ".csv", hidden: true });
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
-      setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
-      setNotice("CSV downloaded.", "ok");
-    }).catch(function (err) {
-      if (!(err instanceof AuthError)) fail(null)(err);
-    }).then(function () { btn.disabled = false; });
+    download("/v1/console/export.csv", "askoleus-questions-" + new Date().toISOString().slice(0, 10) + ".csv", $("export"));
+  }
+
+  function exportGapTopics() {
+    var qs = rangeQuery() || "days=30";
+    download("/v1/console/overview/gaps.csv?" + qs, "askoleus-gap-topics-" + new Date().toISOString().slice(0, 10) + ".csv", $("gaps-csv"));
   }
 
   // ------------------------------------------------------------ wiring
@@ -480,6 +666,11 @@
     $("login-form").addEventListener("submit", login);
     $("logout").addEventListener("click", function () { logout(""); });
     $("export").addEventListener("click", exportCsv);
+    $("gaps-csv").addEventListener("click", exportGapTopics);
+    Array.prototype.forEach.call(document.querySelectorAll('input[name="range"]'), function (r) {
+      r.addEventListener("change", onRangeChange);
+    });
+    $("range-form").addEventListener("submit", function (e) { e.preventDefault(); loadOverview(); });
     $("ask-form").addEventListener("submit", ask);
     $("ask-q").addEventListener("keydown", function (e) {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); $("ask-form").requestSubmit(); }
