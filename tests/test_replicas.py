@@ -121,8 +121,10 @@ def replicas(
     try:
         for (url, proc), i in zip(started, (1, 2, 3), strict=True):
 
-            def ready(url: str = url, proc: subprocess.Popen[bytes] = proc) -> bool:
-                assert proc.poll() is None, (base / f"replica{i}.log").read_text()[-2000:]
+            def ready(
+                url: str = url, proc: subprocess.Popen[bytes] = proc, log: Path = base / f"replica{i}.log"
+            ) -> bool:
+                assert proc.poll() is None, log.read_text()[-2000:]
                 try:
                     return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
                 except httpx.HTTPError:
@@ -158,7 +160,7 @@ def test_a_conversation_started_on_replica_1_continues_on_replica_2(replicas: Re
 
 
 def test_a_burst_spread_over_the_replicas_hits_one_limit(replicas: Replicas) -> None:
-    """3 × burst requests from one reader, round robin: one burst passes in all, the rest get 429."""
+    """3 x burst requests from one reader, round robin: one burst passes in all, the rest get 429."""
     codes = [
         httpx.get(
             f"{replicas.urls[i % 3]}/v1/search", params={"q": "iron"}, headers={"X-Forwarded-For": "203.0.113.2"}
