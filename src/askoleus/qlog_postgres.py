@@ -1,7 +1,8 @@
 """The question log and feedback in PostgreSQL (ASKOLEUS_DATABASE_URL), shared by every replica.
 
-Writes never hold up an answer: they go through a bounded in-memory queue (qlog_queue.py) that one
-thread writes in batches, and that waits while the database is down. Reads (the console, the export)
+Writes are made at once while the database answers (an answer id is in the database before the
+reader gets it, so feedback may reach any replica). When it does not, they wait in a bounded in-memory
+queue (qlog_queue.py) that one thread writes in batches when it answers again, in order. Reads (the console, the export)
 go to the database and fail with a 503 while it is down. The schema is versioned: pending migrations
 run at start (or when the database first answers) under a transaction-scoped advisory lock, so
 replicas starting together apply each migration once.
@@ -170,7 +171,7 @@ class PostgresQuestionLog:
         generation: str,
         top_score: float | None,
     ) -> str:
-        """Queue one answered question; returns its answer id at once (used for feedback)."""
+        """Store one answered question (or queue it while the database is down); returns its answer id."""
         answer_id = secrets.token_urlsafe(12)
         row = (answer_id, time.time(), question, status, top_score, answer, json.dumps(citations), generation)
 
@@ -181,8 +182,20 @@ class PostgresQuestionLog:
                 row,
             )
 
-        self.queue.submit(insert)
+        self._write_or_queue("record", insert)
         return answer_id
+
+    def _write_or_queue(self, operation: str, write: Write[Conn]) -> bool:
+        """Write now when nothing is waiting (so another replica can rate the answer at once), else queue."""
+        if self.queue.idle:
+            try:
+                with self.pool.connection() as conn:
+                    self._prepare(conn)
+                    write(conn)
+                return True
+            except UNREACHABLE:
+                self._count_error(operation)
+        return self.queue.submit(write)
 
     def feedback(self, answer_id: str, rating: str) -> bool:
         """Set feedback now when the database is up (False for an unknown id), else queue it (True)."""
