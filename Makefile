@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: serve build test lint install install-test install-lint chromium eval clean
+.PHONY: serve build test lint install install-test install-lint chromium services eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,8 +51,19 @@ chromium:
 	  else echo "warning: /usr/bin/chromium missing and not root: browser tests will be skipped"; fi; \
 	fi
 
+## Debian's redis-server and PostgreSQL for the shared-state tests (the tests start and stop their own)
+services:
+	@missing=""; command -v redis-server >/dev/null || missing="redis-server"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get install -y -q $$missing >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null)) \
+	      && echo "installed $$missing"; \
+	  else echo "warning: $$missing missing and not root: the shared-state tests will be skipped"; fi; \
+	fi
+
 ## Tests (pytest; "no tests ran" is a failure), then the golden-set evaluation gate
-test: install-test chromium
+test: install-test chromium services
 	@set +e; $(BIN)/python -m pytest; rc=$$?; set -e; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 	$(MAKE) --no-print-directory eval

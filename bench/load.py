@@ -3,12 +3,19 @@
     .venv/bin/python bench/load.py                      # own server, 60 s, 16 concurrent clients
     .venv/bin/python bench/load.py --seconds 20 --concurrency 8
     .venv/bin/python bench/load.py --url http://127.0.0.1:8000 --admin-key KEY
+    .venv/bin/python bench/load.py --compare 3 --concurrency 32   # 1 replica embedded, 1 and 3 on Redis+PostgreSQL
 
 Without --url it builds an index in a work directory (or copies --index-dir), builds a second
 generation from a copy of the corpus with one paragraph changed, re-activates the first, and starts
 its own uvicorn on 127.0.0.1 (generous rate limits). Mixed traffic (ask, ask/stream, search, feedback,
 healthz) then runs for --seconds at --concurrency. Halfway through, the second generation is activated
 and POST /v1/admin/reload is called. Responses then have to switch to the new generation.
+
+--replicas N starts N servers over the same index and spreads requests round robin (client side);
+--shared gives them a throwaway Redis and PostgreSQL (tests/dbservers.py), so conversations, limits
+and the question log are shared and the reload on one replica reaches the others by Redis. --compare N
+runs three configurations one after the other in the same invocation: one replica with the embedded
+defaults, one replica on Redis+PostgreSQL, N replicas on Redis+PostgreSQL.
 
 Load only ever goes to a loopback address. It is bounded in time (--seconds) and in count
 (--max-requests). Prints the totals, requests/s, errors by kind, p50/p95/p99 latency per endpoint
@@ -129,23 +136,30 @@ def prepare_index(work: Path, corpus: Path, index_src: Path | None) -> Prepared:
 
 
 def start_server(
-    prep: Prepared, work: Path, staff_key: str, admin_key: str, concurrency: int
+    prep: Prepared,
+    work: Path,
+    staff_key: str,
+    admin_key: str,
+    concurrency: int,
+    extra_env: dict[str, str] | None = None,
+    name: str = "server",
 ) -> tuple[str, subprocess.Popen[bytes]]:
     """Our own uvicorn over the prepared index, with limits that let the load through."""
     env = {
         **OFFLINE_ENV,
         "ASKOLEUS_INDEX_DIR": str(prep.index_dir),
         "ASKOLEUS_CORPUS_DIR": str(prep.corpus_dir),
-        "ASKOLEUS_DB_PATH": str(work / "questions.sqlite3"),
+        "ASKOLEUS_DB_PATH": str(work / f"{name}.sqlite3"),
         "ASKOLEUS_STAFF_KEY": staff_key,
         "ASKOLEUS_ADMIN_KEY": admin_key,
         "ASKOLEUS_RATE_LIMIT_PER_MINUTE": "1000000",
         "ASKOLEUS_RATE_LIMIT_BURST": "1000000",
         "ASKOLEUS_MAX_IN_FLIGHT": str(max(64, 4 * concurrency)),
         "ASKOLEUS_RELOAD_POLL_SECONDS": "1",
+        **(extra_env or {}),
     }
     try:
-        return localserver.start_server(env, work / "server.log", timeout=120, extra_args=["--no-access-log"])
+        return localserver.start_server(env, work / f"{name}.log", timeout=240, extra_args=["--no-access-log"])
     except RuntimeError as exc:
         raise SystemExit(str(exc)) from None
 
@@ -179,11 +193,18 @@ def parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 class Traffic:
-    def __init__(self, client: httpx.AsyncClient, stats: Stats, new_generation: str | None, seed: int) -> None:
-        self.client = client
+    def __init__(self, clients: list[httpx.AsyncClient], stats: Stats, new_generation: str | None, seed: int) -> None:
+        self.clients = clients
+        self.turn = seed
         self.stats = stats
         self.new_generation = new_generation
         self.rng = random.Random(seed)
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The next replica, round robin."""
+        self.turn += 1
+        return self.clients[self.turn % len(self.clients)]
 
     def _question(self) -> dict[str, Any]:
         if self.stats.conversations and self.rng.random() < 0.2:
@@ -265,7 +286,7 @@ class Traffic:
 
 
 async def run_load(
-    url: str,
+    urls: list[str],
     seconds: float,
     concurrency: int,
     max_requests: int,
@@ -279,10 +300,12 @@ async def run_load(
     kinds, weights = list(MIX), list(MIX.values())
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+    clients = [httpx.AsyncClient(base_url=url, timeout=30, limits=limits) for url in urls]
+    client = clients[0]  # the admin reload goes to one replica; Redis tells the others
+    try:
 
         async def worker(i: int) -> None:
-            traffic = Traffic(client, stats, new_gen, seed * 1000 + i)
+            traffic = Traffic(clients, stats, new_gen, seed * 1000 + i)
             while time.monotonic() < deadline and stats.total < max_requests:
                 await traffic.one(traffic.rng.choices(kinds, weights)[0])
 
@@ -303,6 +326,9 @@ async def run_load(
                     stats.errors[f"admin_reload: {type(exc).__name__}"] += 1
 
         await asyncio.gather(reload_midway(), *(worker(i) for i in range(concurrency)))
+    finally:
+        for c in clients:
+            await c.aclose()
     return stats
 
 
@@ -371,6 +397,41 @@ def print_report(summary: dict[str, Any]) -> None:
     print(f"  responses by generation: {sw['responses_by_generation']}")
 
 
+def run_own(
+    args: argparse.Namespace, prep: Prepared, work: Path, replicas: int, shared_env: dict[str, str] | None, label: str
+) -> dict[str, Any]:
+    """Start `replicas` servers over prep (shared state when shared_env is given), load them, stop them."""
+    from askoleus.index import IndexStore
+
+    IndexStore(prep.index_dir).activate(prep.old_generation)  # every configuration starts on generation A
+    admin_key = secrets.token_urlsafe(24)
+    staff_key = secrets.token_urlsafe(24)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        urls = []
+        for i in range(replicas):
+            url, proc = start_server(prep, work, staff_key, admin_key, args.concurrency, shared_env, f"{label}-{i + 1}")
+            urls.append(url)
+            procs.append(proc)
+        print(
+            f"[{label}] {replicas} server(s) {urls}; load {args.seconds:g} s at concurrency {args.concurrency}",
+            flush=True,
+        )
+        started = time.monotonic()
+        stats = asyncio.run(
+            run_load(urls, args.seconds, args.concurrency, args.max_requests, admin_key, prep, args.seed)
+        )
+        return report(stats, time.monotonic() - started, prep)
+    finally:
+        for proc in procs:
+            stop_server(proc)
+
+
+def failed(summary: dict[str, Any]) -> bool:
+    switch = summary["generation_switch"]
+    return bool(summary["errors"]) or (switch["attempted"] and not switch["observed"])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--url", help="a running server on a loopback address (default: start one)")
@@ -381,43 +442,76 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=ROOT / "corpus", help="corpus to build (own server)")
     ap.add_argument("--index-dir", type=Path, help="copy this built index instead of building one (own server)")
     ap.add_argument("--workdir", type=Path, help="keep the index, question log and server log here")
+    ap.add_argument("--replicas", type=int, default=1, help="own servers, round robin (default 1)")
+    ap.add_argument("--shared", action="store_true", help="own Redis and PostgreSQL for the own servers")
+    ap.add_argument("--compare", type=int, metavar="N", help="1 embedded vs 1 shared vs N shared, same run")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true", help="also print the summary as one JSON line")
     args = ap.parse_args(argv)
     if not 0 < args.seconds <= 3600 or not 1 <= args.concurrency <= 256 or args.max_requests < 1:
         ap.error("--seconds must be in (0, 3600], --concurrency in [1, 256], --max-requests >= 1")
+    if not 1 <= args.replicas <= 8 or (args.compare is not None and not 1 <= args.compare <= 8):
+        ap.error("--replicas and --compare must be in [1, 8]")
     if args.url and not is_loopback_url(args.url):
         ap.error("--url must point to a loopback address (127.0.0.1, ::1 or localhost)")
 
-    proc = None
-    prep: Prepared | None = None
     work = args.workdir or Path(tempfile.mkdtemp(prefix="askoleus-load-"))
+    summaries: dict[str, dict[str, Any]] = {}
+    servers: list[Any] = []
     try:
-        url, admin_key = args.url, args.admin_key
-        if url is None:
+        if args.url:
+            print(f"load: {args.seconds:g} s at concurrency {args.concurrency} against {args.url}", flush=True)
+            started = time.monotonic()
+            stats = asyncio.run(
+                run_load([args.url], args.seconds, args.concurrency, args.max_requests, args.admin_key, None, args.seed)
+            )
+            summaries["server"] = report(stats, time.monotonic() - started, None)
+        else:
             work.mkdir(parents=True, exist_ok=True)
             prep = prepare_index(work, args.corpus, args.index_dir)
-            admin_key = secrets.token_urlsafe(24)
-            url, proc = start_server(prep, work, secrets.token_urlsafe(24), admin_key, args.concurrency)
-            print(f"server {url} (log: {work / 'server.log'})", flush=True)
-        print(f"load: {args.seconds:g} s at concurrency {args.concurrency} against {url}", flush=True)
-        started = time.monotonic()
-        stats = asyncio.run(
-            run_load(url, args.seconds, args.concurrency, args.max_requests, admin_key, prep, args.seed)
-        )
-        summary = report(stats, time.monotonic() - started, prep)
+            shared_env: dict[str, str] | None = None
+            if args.shared or args.compare:
+                import dbservers
+
+                if dbservers.missing():
+                    raise SystemExit(dbservers.missing())
+                redis_server, postgres_server = dbservers.RedisServer(), dbservers.PostgresServer()
+                servers = [redis_server, postgres_server]
+                redis_server.start()
+                postgres_server.start()
+                shared_env = {"ASKOLEUS_REDIS_URL": redis_server.url, "ASKOLEUS_DATABASE_URL": postgres_server.url}
+            if args.compare:
+                plan = [
+                    ("1-embedded", 1, None),
+                    ("1-shared", 1, shared_env),
+                    (f"{args.compare}-shared", args.compare, shared_env),
+                ]
+            else:
+                plan = [(f"{args.replicas}-{'shared' if shared_env else 'embedded'}", args.replicas, shared_env)]
+            for label, n, env in plan:
+                summaries[label] = run_own(args, prep, work, n, env, label)
     finally:
-        if proc is not None:
-            stop_server(proc)
+        for server in servers:
+            server.close()
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
-    print_report(summary)
+    for label, summary in summaries.items():
+        print(f"\n=== {label}")
+        print_report(summary)
+    if len(summaries) > 1:
+        print("\nconfiguration      req/s   errors   p99 ask ms   p99 stream ms   p99 search ms")
+        for label, sm in summaries.items():
+            e = sm["endpoints"]
+            p99 = [e.get(k, {}).get("p99_ms", float("nan")) for k in ("ask", "ask_stream", "search")]
+            print(
+                f"{label:<16} {sm['requests_per_second']:>7} {sum(sm['errors'].values()):>8}"
+                f" {p99[0]:>12} {p99[1]:>15} {p99[2]:>15}"
+            )
     if args.json:
-        print(json.dumps(summary))
-    switch = summary["generation_switch"]
-    failed = bool(summary["errors"]) or (switch["attempted"] and not switch["observed"])
-    print("\nRESULT: " + ("FAIL" if failed else "OK"))
-    return 1 if failed else 0
+        print(json.dumps(next(iter(summaries.values())) if len(summaries) == 1 else summaries))
+    bad = any(failed(sm) for sm in summaries.values())
+    print("\nRESULT: " + ("FAIL" if bad else "OK"))
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

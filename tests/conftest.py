@@ -18,6 +18,7 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 import numpy as np
 import pytest
 
+import dbservers
 import localserver
 from askoleus.config import Settings
 from localserver import free_port, stop_server
@@ -153,3 +154,29 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, built: Settings) -> It
     )
     yield LiveServer(url, settings, STAFF_KEY, ADMIN_KEY, host_port, proc)
     stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[dbservers.RedisServer]:
+    """A real redis-server on a free loopback port for the session (skipped when not installed)."""
+    if dbservers.missing():
+        pytest.skip(dbservers.missing())
+    server = dbservers.RedisServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[dbservers.PostgresServer]:
+    """A real PostgreSQL cluster on a free loopback port for the session (skipped when not installed)."""
+    if dbservers.missing():
+        pytest.skip(dbservers.missing())
+    server = dbservers.PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()

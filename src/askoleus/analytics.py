@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from askoleus.encoders import Embedder
-from askoleus.qlog import QuestionLog
+from askoleus.qlog_store import LogStore
 
 SIMILAR = 0.82  # cosine above which two questions count as the same question
 
@@ -30,7 +30,7 @@ def group_similar(questions: list[str], vectors: np.ndarray, threshold: float = 
     return sorted(groups, key=lambda g: -g["count"])
 
 
-def most_asked(qlog: QuestionLog, embedder: Embedder, days: int, limit: int) -> list[dict[str, Any]]:
+def most_asked(qlog: LogStore, embedder: Embedder, days: int, limit: int) -> list[dict[str, Any]]:
     """The questions of the last days grouped by meaning, most asked first (each text encoded once)."""
     questions = qlog.questions_since(days)
     if not questions:

@@ -12,7 +12,7 @@ from askoleus.answer import Answer, Answerer
 from askoleus.config import Settings
 from askoleus.errors import InvalidRequest
 from askoleus.index.loaded import LoadedIndex
-from askoleus.qlog import QuestionLog
+from askoleus.qlog_store import LogStore
 from askoleus.retrieve import Hit, Mode
 
 questions_log = logging.getLogger("askoleus.questions")
@@ -54,7 +54,7 @@ class Asking:
         self,
         settings: Settings,
         answerer: Answerer,
-        qlog: QuestionLog | None = None,
+        qlog: LogStore | None = None,
         count: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings

@@ -64,6 +64,18 @@ class _Progress:
                 click.echo("", err=True)
 
 
+def _announce(settings: Settings, generation: str) -> None:
+    """Tell every replica through Redis (ASKOLEUS_REDIS_URL) that generation is current; polling is the fallback."""
+    if not settings.redis_url:
+        return
+    from .notify import publish_generation
+    from .redisconn import SharedRedis
+
+    shared = SharedRedis(settings.redis_url, settings.redis_timeout_seconds, prefix=settings.redis_prefix)
+    if not publish_generation(shared, generation):
+        click.echo("warning: redis unreachable: replicas switch when they next poll", err=True)
+
+
 @click.group()
 @click.version_option(package_name="askoleus")
 def main() -> None:
@@ -84,6 +96,8 @@ def build(corpus_dir: Path | None, index_dir: Path | None, strict: bool | None, 
 
     settings = _settings(corpus_dir=corpus_dir, index_dir=index_dir)
     report = build_index(settings, load_embedder(settings), strict=strict, progress=_Progress())
+    if not report.unchanged:
+        _announce(settings, report.generation)
     if as_json:
         click.echo(json.dumps(report.to_dict()))
         return
@@ -181,6 +195,7 @@ def index_rollback(index_dir: Path | None) -> None:
     store = IndexStore(settings.index_dir)
     with store.lock():
         gen = store.rollback(verify=lambda path: load_generation(path, settings.model))
+    _announce(settings, gen)
     click.echo(f"generation {gen} is now current")
 
 

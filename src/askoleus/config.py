@@ -93,6 +93,16 @@ class Settings(BaseSettings):
     def _unset_if_empty(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v  # "" would mean the working directory
 
+    # shared state for several replicas (unset: everything stays in this process and in SQLite)
+    redis_url: str = Field("", description="Redis/Valkey for conversations, rate limits and reload notices")
+    redis_timeout_seconds: float = Field(0.25, gt=0, le=10, description="connect and read timeout per command")
+    redis_retry_seconds: float = Field(2.0, gt=0, le=300, description="local state this long after a failure")
+    redis_prefix: str = Field("askoleus:", description="key and channel prefix (several sites on one Redis)")
+    database_url: str = Field("", description="PostgreSQL for the question log and feedback")
+    database_pool_size: int = Field(4, ge=1, le=100)
+    database_timeout_seconds: float = Field(2.0, gt=0, le=60, description="connect, pool wait and statement timeout")
+    log_queue_max: int = Field(10_000, ge=1, description="log writes kept in memory while the database is down")
+
     @field_validator("site_url")
     @classmethod
     def _strip_slash(cls, v: str) -> str:

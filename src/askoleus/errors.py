@@ -119,3 +119,11 @@ class TimedOut(AskoleusError):
 
     code = "timeout"
     http_status = 504
+
+
+class DependencyUnavailable(AskoleusError):
+    """A shared service (the question-log database) does not answer; readers' answers are unaffected."""
+
+    code = "dependency_unavailable"
+    http_status = 503
+    retry_after = 5

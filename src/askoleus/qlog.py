@@ -1,4 +1,7 @@
-"""The question log and feedback store (SQLite). Keeps no IP address or other personal data."""
+"""The question log and feedback store, SQLite backend (the default). Keeps no IP address or other personal data.
+
+The protocol and the choice of backend are in qlog_store.py; PostgreSQL is qlog_postgres.py.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,15 +40,31 @@ CREATE INDEX IF NOT EXISTS questions_status ON questions(status);
 CSV_FIELDS = ("id", "ts", "question", "status", "top_score", "feedback", "generation", "answer")
 
 
-def _cell(value: Any) -> Any:
+def csv_cell(value: Any) -> Any:
     """Neutralise spreadsheet formulas in exported text (CSV injection)."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
 
 
-def _iso(ts: float) -> str:
+def iso_ts(ts: float) -> str:
+    """An epoch timestamp as ISO 8601 UTC."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def log_item(r: Mapping[str, Any] | sqlite3.Row) -> dict[str, Any]:
+    """One log row as the console shows it."""
+    return {
+        "id": r["id"],
+        "ts": iso_ts(r["ts"]),
+        "question": r["question"],
+        "status": r["status"],
+        "top_score": r["top_score"],
+        "feedback": r["feedback"],
+        "answer": r["answer"],
+        "citations": json.loads(r["citations"]),
+        "generation": r["generation"],
+    }
 
 
 class QuestionLog:
@@ -143,21 +162,7 @@ class QuestionLog:
             args.append(feedback)
         sql = "SELECT * FROM questions" + (" WHERE " + " AND ".join(where) if where else "")
         rows = self._rows(sql + " ORDER BY ts DESC LIMIT ?", (*args, limit))
-        return [self._item(r) for r in rows]
-
-    @staticmethod
-    def _item(r: sqlite3.Row) -> dict[str, Any]:
-        return {
-            "id": r["id"],
-            "ts": _iso(r["ts"]),
-            "question": r["question"],
-            "status": r["status"],
-            "top_score": r["top_score"],
-            "feedback": r["feedback"],
-            "answer": r["answer"],
-            "citations": json.loads(r["citations"]),
-            "generation": r["generation"],
-        }
+        return [log_item(r) for r in rows]
 
     def gaps(self, limit: int = 100) -> list[dict[str, Any]]:
         """Questions the articles did not cover, most frequent first."""
@@ -166,7 +171,7 @@ class QuestionLog:
             " FROM questions WHERE status = 'not_covered' GROUP BY q ORDER BY n DESC, last DESC LIMIT ?",
             (limit,),
         )
-        return [{"question": r["question"], "count": r["n"], "last_ts": _iso(r["last"])} for r in rows]
+        return [{"question": r["question"], "count": r["n"], "last_ts": iso_ts(r["last"])} for r in rows]
 
     def thumbs_down(self, limit: int = 100) -> list[dict[str, Any]]:
         """Answers readers marked unhelpful, with the passages behind them."""
@@ -186,5 +191,5 @@ class QuestionLog:
         writer = csv.writer(out)
         writer.writerow(CSV_FIELDS)
         for r in self._rows("SELECT * FROM questions ORDER BY ts"):
-            writer.writerow([_iso(r["ts"]) if f == "ts" else _cell(r[f]) for f in CSV_FIELDS])
+            writer.writerow([iso_ts(r["ts"]) if f == "ts" else csv_cell(r[f]) for f in CSV_FIELDS])
         return out.getvalue()

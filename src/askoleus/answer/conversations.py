@@ -1,4 +1,7 @@
-"""Bounded, expiring conversation memory for follow-up questions (per process)."""
+"""Conversation memory for follow-up questions: the store protocol and the in-process backend.
+
+The Redis backend (shared by replicas) is conversations_redis.py; `ASKOLEUS_REDIS_URL` chooses it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from threading import Lock
+from typing import Protocol
 
 
 @dataclass
@@ -17,6 +21,23 @@ class Turn:
     chunk_positions: tuple[int, ...]
     generation: str
     shown: frozenset[str] = frozenset()  # sections quoted or suggested so far ("article_id#anchor")
+
+
+class ConversationStore(Protocol):
+    """Where conversations live: the last turn of a live conversation, and new turns."""
+
+    def last(self, conversation_id: str | None) -> Turn | None:
+        """The previous turn of a live conversation, if any."""
+        ...
+
+    def add(self, conversation_id: str, turn: Turn) -> None:
+        """Remember a turn (the conversation's idle timer restarts; only the last turns are kept)."""
+        ...
+
+
+def new_conversation_id() -> str:
+    """An unguessable conversation id."""
+    return secrets.token_urlsafe(16)
 
 
 @dataclass
@@ -37,11 +58,6 @@ class Conversations:
 
     def __len__(self) -> int:
         return len(self._items)
-
-    @staticmethod
-    def new_id() -> str:
-        """An unguessable conversation id."""
-        return secrets.token_urlsafe(16)
 
     def last(self, conversation_id: str | None) -> Turn | None:
         """The previous turn of a live conversation, if any."""

@@ -12,7 +12,7 @@ from askoleus.config import Settings
 from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import Hit, QueryEncoder, Retriever
 
-from .conversations import Conversations, Turn
+from .conversations import Conversations, ConversationStore, Turn, new_conversation_id
 from .extract import Quote, answer_type, select_quotes, signals_kind
 from .languages import EMERGENCY, ENGLISH_ONLY, RELATED, localized_route, warm
 from .models import Answer, Citation, Related, Status, Study
@@ -85,11 +85,17 @@ def compose(quotes: list[Quote], index: LoadedIndex) -> tuple[str, list[Citation
 class Answerer:
     """Answers questions from one loaded generation at a time; only quotes and fixed templates."""
 
-    def __init__(self, settings: Settings, encoder: QueryEncoder, conversations: Conversations | None = None) -> None:
+    def __init__(
+        self, settings: Settings, encoder: QueryEncoder, conversations: ConversationStore | None = None
+    ) -> None:
         self.settings = settings
         self.encode = encoder
-        self.conversations = conversations or Conversations(
-            settings.max_conversations, settings.conversation_turns, settings.conversation_ttl_seconds
+        self.conversations: ConversationStore = (
+            conversations  # an empty store is falsy (it has a length): compare with None
+            if conversations is not None
+            else Conversations(
+                settings.max_conversations, settings.conversation_turns, settings.conversation_ttl_seconds
+            )
         )
         warm()
 
@@ -107,8 +113,8 @@ class Answerer:
         question = " ".join(question.split())
         cid = conversation_id if conversation_id and _CONVERSATION_ID.match(conversation_id) else None
         previous = self.conversations.last(cid)
-        if previous is None:  # only ids we issued and still remember continue a conversation
-            cid = Conversations.new_id()
+        if previous is None or cid is None:  # only ids we issued and still remember continue a conversation
+            cid = new_conversation_id()
         reply = self._reply(index, question, top_k or self.settings.top_k, previous)
         text, citations = compose(reply.quotes, index)
         body = reply.text if not text else (f"{reply.text} {text}" if reply.status != "answered" else text)

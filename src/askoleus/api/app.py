@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import anyio
 from fastapi import FastAPI
@@ -12,6 +12,8 @@ from starlette.middleware.cors import CORSMiddleware
 
 from askoleus import __version__
 from askoleus.answer import Answerer
+from askoleus.answer.conversations import Conversations, ConversationStore
+from askoleus.answer.conversations_redis import RedisConversations
 from askoleus.api import docs, pages, routes, routes_staff
 from askoleus.api.error_shape import install_error_handlers
 from askoleus.api.middleware import (
@@ -27,7 +29,9 @@ from askoleus.config import Settings, is_placeholder
 from askoleus.encoders import Embedder, load_embedder
 from askoleus.errors import ConfigError
 from askoleus.logs import setup_logging
-from askoleus.qlog import QuestionLog
+from askoleus.notify import GenerationListener
+from askoleus.qlog_store import open_question_log
+from askoleus.redisconn import SharedRedis
 from askoleus.retrieve import QueryEncoder
 
 
@@ -49,6 +53,27 @@ async def _load_model(settings: Settings, embedder: Embedder | None) -> Embedder
     return model
 
 
+def shared_redis(settings: Settings, on_error: Callable[[str], None]) -> SharedRedis | None:
+    """The process's Redis client when ASKOLEUS_REDIS_URL is set."""
+    if not settings.redis_url:
+        return None
+    return SharedRedis(
+        settings.redis_url,
+        settings.redis_timeout_seconds,
+        settings.redis_retry_seconds,
+        settings.redis_prefix,
+        on_error,
+    )
+
+
+def conversation_store(settings: Settings, shared: SharedRedis | None) -> ConversationStore:
+    """Conversations in Redis when it is configured (this process's memory as the fallback), else in memory."""
+    local = Conversations(settings.max_conversations, settings.conversation_turns, settings.conversation_ttl_seconds)
+    if shared is None:
+        return local
+    return RedisConversations(shared, local, settings.conversation_turns, settings.conversation_ttl_seconds)
+
+
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
     """Build the app; the model and index load in the lifespan, not here."""
     settings = settings or Settings()
@@ -59,8 +84,13 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         model = await _load_model(settings, embedder)
-        qlog = QuestionLog(settings.question_db, settings.log_retention_days)
-        answerer = Answerer(settings, QueryEncoder(model))
+        qlog = await anyio.to_thread.run_sync(
+            lambda: open_question_log(
+                settings, metrics.dependency_error("postgresql"), metrics.log_dropped.inc, metrics.log_pending.set
+            )
+        )
+        shared = shared_redis(settings, metrics.dependency_error("redis"))
+        answerer = Answerer(settings, QueryEncoder(model), conversation_store(settings, shared))
         services = Services(
             settings=settings,
             embedder=model,
@@ -68,9 +98,10 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             asking=Asking(settings, answerer, qlog, metrics.count_answer),
             qlog=qlog,
             metrics=metrics,
-            limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+            limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst, shared),
             client_id=ClientIdentifier(settings.trusted_proxies),
             answer_slots=anyio.CapacityLimiter(settings.answer_threads),
+            shared=shared,
         )
         app.state.services = services  # the one thing app.state holds; routes reach it through api.deps
         await anyio.to_thread.run_sync(services.holder.reload)
@@ -78,12 +109,17 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             await anyio.to_thread.run_sync(answerer.encode, "warm up")
         poll = settings.reload_poll_seconds
         watcher = asyncio.create_task(services.holder.watch(poll)) if poll > 0 else None
+        listener = GenerationListener(shared, services.holder.reload) if shared is not None else None
+        if listener is not None:
+            listener.start()
         try:
             yield
         finally:
             if watcher:
                 watcher.cancel()
-            qlog.close()
+            if listener is not None:
+                await anyio.to_thread.run_sync(listener.stop)
+            await anyio.to_thread.run_sync(qlog.close)
 
     app = FastAPI(
         title="askoleus",

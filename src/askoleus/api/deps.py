@@ -10,7 +10,7 @@ from askoleus.api.security import check_key
 from askoleus.api.state import IndexHolder, Metrics, Services
 from askoleus.asking import Asking
 from askoleus.config import Settings
-from askoleus.qlog import QuestionLog
+from askoleus.qlog_store import LogStore
 
 
 def get_services(request: Request) -> Services:
@@ -37,7 +37,7 @@ def get_asking(services: ServicesDep) -> Asking:
     return services.asking
 
 
-def get_qlog(services: ServicesDep) -> QuestionLog:
+def get_qlog(services: ServicesDep) -> LogStore:
     """The question log."""
     return services.qlog
 
@@ -50,7 +50,7 @@ def get_metrics(services: ServicesDep) -> Metrics:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 HolderDep = Annotated[IndexHolder, Depends(get_holder)]
 AskingDep = Annotated[Asking, Depends(get_asking)]
-QuestionLogDep = Annotated[QuestionLog, Depends(get_qlog)]
+QuestionLogDep = Annotated[LogStore, Depends(get_qlog)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 

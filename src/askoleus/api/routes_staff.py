@@ -9,7 +9,7 @@ import anyio
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from askoleus import analytics
+from askoleus import analytics, notify
 from askoleus.api.deps import CallerDep, HolderDep, QuestionLogDep, ServicesDep
 from askoleus.api.routes import ERRORS
 from askoleus.api.state import Services
@@ -154,11 +154,13 @@ async def gap_topics_csv(
 
 
 @router.post("/v1/admin/reload", tags=["admin"], responses=ERRORS)
-async def admin_reload(caller: CallerDep, holder: HolderDep) -> dict[str, Any]:
-    """Load the current index generation now (normally noticed by polling)."""
+async def admin_reload(caller: CallerDep, holder: HolderDep, svc: ServicesDep) -> dict[str, Any]:
+    """Load the current index generation now and tell the other replicas (normally noticed by polling)."""
     caller.require_admin()
     changed = await anyio.to_thread.run_sync(holder.reload)
     current = holder.current
+    if current is not None and svc.shared is not None:
+        await anyio.to_thread.run_sync(notify.publish_generation, svc.shared, current.generation)
     return {
         "reloaded": changed,
         "index_generation": current.generation if current else None,

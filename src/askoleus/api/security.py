@@ -4,37 +4,63 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import threading
+import math
 import time
-from collections import OrderedDict
 
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage, RedisStorage
+from limits.strategies import SlidingWindowCounterRateLimiter
 from starlette.requests import Request
 
 from askoleus.errors import RateLimited, Unauthorized
+from askoleus.redisconn import SharedRedis
 
 
 class RateLimiter:
-    """Per-client token buckets (burst, refilled at per_minute), bounded in memory."""
+    """Per-client limit of `burst` requests in any window of burst / per_minute minutes (the `limits` library).
 
-    def __init__(self, per_minute: int, burst: int, max_clients: int = 100_000) -> None:
-        self.rate = per_minute / 60.0
-        self.burst = float(burst)
-        self.max_clients = max_clients
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
-        self._lock = threading.Lock()
+    The window is a sliding-window counter: O(1) state per client, atomic in Redis, so one limit holds
+    across replicas when ASKOLEUS_REDIS_URL is set. While Redis is unreachable each process counts
+    locally (in memory) until Redis answers again. The long-run rate is per_minute, as with the token
+    bucket it replaces, and at most `burst` requests pass at once.
+    """
+
+    def __init__(self, per_minute: int, burst: int, shared: SharedRedis | None = None) -> None:
+        self.item = RateLimitItemPerSecond(burst, max(1, math.ceil(burst * 60 / per_minute)))
+        self.local = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self.shared = shared
+        self.remote = (
+            SlidingWindowCounterRateLimiter(
+                RedisStorage(
+                    shared.url,
+                    key_prefix=shared.key("limits"),
+                    socket_timeout=shared.timeout,
+                    socket_connect_timeout=shared.timeout,
+                )
+            )
+            if shared is not None
+            else None
+        )
 
     def check(self, client: str) -> None:
-        """Take one token for client, or raise RateLimited with the wait in seconds."""
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.pop(client, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens < 1.0:
-                self._buckets[client] = (tokens, now)
-                raise RateLimited(max(1, int((1.0 - tokens) / self.rate + 0.999)))
-            self._buckets[client] = (tokens - 1.0, now)
-            while len(self._buckets) > self.max_clients:
-                self._buckets.popitem(last=False)
+        """Count one request for client, or raise RateLimited with the wait in seconds."""
+        if self.remote is not None and self.shared is not None:
+            remote, shared = self.remote, self.shared
+            allowed = shared.call("rate_limit", lambda _: remote.hit(self.item, client), lambda: None)
+            if allowed is not None:
+                if not allowed:
+                    reset = shared.call("rate_limit", lambda _: self._reset(remote, client), lambda: 0.0)
+                    raise RateLimited(self._wait(reset))
+                return
+        if not self.local.hit(self.item, client):
+            raise RateLimited(self._wait(self._reset(self.local, client)))
+
+    def _reset(self, limiter: SlidingWindowCounterRateLimiter, client: str) -> float:
+        return float(limiter.get_window_stats(self.item, client).reset_time)
+
+    def _wait(self, reset: float) -> int:
+        """Whole seconds until a request passes again (the window length when unknown)."""
+        return max(1, math.ceil(reset - time.time())) if reset else self.item.get_expiry()
 
 
 class ClientIdentifier:

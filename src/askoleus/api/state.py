@@ -19,7 +19,8 @@ from askoleus.config import Settings
 from askoleus.encoders import Embedder
 from askoleus.errors import AskoleusError, IndexNotFound
 from askoleus.index import IndexStore, LoadedIndex, load_generation
-from askoleus.qlog import QuestionLog
+from askoleus.qlog_store import LogStore
+from askoleus.redisconn import SharedRedis
 
 log = logging.getLogger("askoleus.index")
 
@@ -92,6 +93,20 @@ class Metrics:
         self.answers = Counter("askoleus_answers_total", "Answers by status", ["status"], registry=r)
         self.generation = Gauge("askoleus_index_generation_info", "Index generation served", ["generation"], registry=r)
         self.chunks = Gauge("askoleus_index_chunks", "Chunks in the served generation", registry=r)
+        self.dependency_errors = Counter(
+            "askoleus_dependency_errors_total",
+            "Failed calls to a shared service (answers went on with local state)",
+            ["dependency", "operation"],
+            registry=r,
+        )
+        self.log_pending = Gauge("askoleus_question_log_pending", "Log writes waiting for the database", registry=r)
+        self.log_dropped = Counter(
+            "askoleus_question_log_dropped_total", "Log writes dropped (queue full or refused)", registry=r
+        )
+
+    def dependency_error(self, dependency: str) -> Callable[[str], None]:
+        """A callback counting failed operations on dependency."""
+        return lambda operation: self.dependency_errors.labels(dependency, operation).inc()
 
     def count_answer(self, status: str) -> None:
         """One more answer of this status."""
@@ -112,10 +127,11 @@ class Services:
     embedder: Embedder
     holder: IndexHolder
     asking: Asking
-    qlog: QuestionLog
+    qlog: LogStore
     metrics: Metrics
     limiter: RateLimiter
     client_id: ClientIdentifier
+    shared: SharedRedis | None = None  # ASKOLEUS_REDIS_URL: conversations, limits, reload notices
     # Up to ASKOLEUS_ANSWER_THREADS answers in worker threads; further requests queue on the event loop.
     # The encoder runs one model call at a time and puts the questions waiting meanwhile into that
     # call (askoleus.encoders.batching). More parallelism: ASKOLEUS_WORKERS.

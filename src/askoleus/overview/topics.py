@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from askoleus.encoders import Embedder
-from askoleus.qlog import _cell
+from askoleus.qlog import csv_cell
 from askoleus.retrieve import Retriever
 
 EXAMPLES = 3
@@ -192,5 +192,5 @@ def topics_csv(topics: list[dict[str, Any]]) -> str:
             near.get("url", ""),
             near.get("score", ""),
         ]
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
     return out.getvalue()

@@ -1,0 +1,277 @@
+"""The question log and feedback in PostgreSQL (ASKOLEUS_DATABASE_URL), shared by every replica.
+
+Writes are made at once while the database answers (an answer id is in the database before the
+reader gets it, so feedback may reach any replica). When it does not, they wait in a bounded in-memory
+queue (qlog_queue.py) that one thread writes in batches when it answers again, in order. Reads (the console, the export)
+go to the database and fail with a 503 while it is down. The schema is versioned: pending migrations
+run at start (or when the database first answers) under a transaction-scoped advisory lock, so
+replicas starting together apply each migration once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import psycopg_pool
+from psycopg.rows import dict_row
+
+from askoleus.errors import DependencyUnavailable
+from askoleus.qlog import CSV_FIELDS, csv_cell, iso_ts, log_item
+from askoleus.qlog_queue import Write, WriteQueue
+
+log = logging.getLogger("askoleus.qlog")
+Conn = psycopg.Connection[dict[str, Any]]
+LOCK_KEY = 0x61736B6F6C657573  # "askoleus": the advisory lock the migrations hold
+# What an unreachable database raises: writes wait and are retried.
+UNREACHABLE: tuple[type[BaseException], ...] = (psycopg.OperationalError, psycopg_pool.PoolTimeout)
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        1,
+        (
+            """CREATE TABLE questions (
+                id TEXT PRIMARY KEY,
+                ts DOUBLE PRECISION NOT NULL,
+                question TEXT NOT NULL,
+                status TEXT NOT NULL,
+                top_score DOUBLE PRECISION,
+                answer TEXT NOT NULL,
+                citations TEXT NOT NULL,
+                generation TEXT NOT NULL,
+                feedback TEXT,
+                feedback_ts DOUBLE PRECISION
+            )""",
+            "CREATE INDEX questions_ts ON questions (ts)",
+            "CREATE INDEX questions_status ON questions (status, ts)",
+        ),
+    ),
+)
+PURGE_EVERY = 3600.0  # seconds between retention passes of a long-running process
+
+
+def migrate(conn: Conn) -> int:
+    """Apply pending migrations in one transaction under the advisory lock; returns the schema version."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS askoleus_schema (version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION)"
+        )
+        row = conn.execute("SELECT coalesce(max(version), 0) AS v FROM askoleus_schema").fetchone()
+        version = int(row["v"]) if row else 0
+        for number, statements in MIGRATIONS:
+            if number > version:
+                for sql in statements:
+                    conn.execute(sql)
+                conn.execute("INSERT INTO askoleus_schema VALUES (%s, %s)", (number, time.time()))
+                log.info("question log schema migrated to version %d", number)
+                version = number
+    return version
+
+
+class PostgresQuestionLog:
+    """The question log in PostgreSQL: the same methods as the SQLite QuestionLog."""
+
+    def __init__(
+        self,
+        url: str,
+        retention_days: int = 90,
+        pool_size: int = 4,
+        timeout_seconds: float = 2.0,
+        max_pending: int = 10_000,
+        on_error: Callable[[str], None] | None = None,
+        on_dropped: Callable[[int], None] | None = None,
+        on_pending: Callable[[int], None] | None = None,
+    ) -> None:
+        self.retention_days = retention_days
+        self.on_error = on_error
+        self.pool: psycopg_pool.ConnectionPool[Conn] = psycopg_pool.ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            timeout=timeout_seconds,
+            open=False,
+            reconnect_timeout=365 * 86400,  # keep trying: the database may be down for a while
+            check=psycopg_pool.ConnectionPool.check_connection,  # a restart leaves dead connections behind
+            kwargs={
+                "autocommit": True,
+                "row_factory": dict_row,
+                "connect_timeout": max(1, round(timeout_seconds)),
+                "options": f"-c statement_timeout={round(timeout_seconds * 1000)}",
+            },
+            connection_class=psycopg.Connection[dict[str, Any]],
+        )
+        self.pool.open(wait=False)
+        self._ready = False
+        self._purged_at = 0.0
+        self._ready_lock = threading.Lock()
+        with_error = (lambda exc: on_error("write")) if on_error else None
+        self.queue: WriteQueue[Conn] = WriteQueue(
+            self._write_batch,
+            max_pending,
+            UNREACHABLE,
+            on_error=with_error,
+            on_dropped=on_dropped,
+            on_pending=on_pending,
+        )
+        try:
+            with self.pool.connection() as conn:
+                self._prepare(conn)
+        except UNREACHABLE as exc:  # answers are served; the writer migrates when the database answers
+            log.warning("question log database unavailable at start (%s): writes will wait", type(exc).__name__)
+            self._count_error("migrate")
+
+    def _count_error(self, operation: str) -> None:
+        if self.on_error is not None:
+            self.on_error(operation)
+
+    def _prepare(self, conn: Conn) -> None:
+        """Migrate once per process, and apply retention at most every PURGE_EVERY seconds."""
+        with self._ready_lock:
+            if not self._ready:
+                migrate(conn)
+                self._ready = True
+            if time.monotonic() - self._purged_at > PURGE_EVERY or not self._purged_at:
+                cutoff = time.time() - self.retention_days * 86400
+                n = conn.execute("DELETE FROM questions WHERE ts < %s", (cutoff,)).rowcount
+                self._purged_at = time.monotonic()
+                if n:
+                    log.info("question log retention: %d entries older than %d days deleted", n, self.retention_days)
+
+    def _write_batch(self, writes: list[Write[Conn]]) -> None:
+        with self.pool.connection() as conn:
+            self._prepare(conn)
+            with conn.transaction():
+                for write in writes:
+                    write(conn)
+
+    def close(self) -> None:
+        """Write what is queued (a few seconds at most), then close the pool."""
+        self.queue.close()
+        self.pool.close()
+
+    def purge(self) -> int:
+        """Delete entries older than the retention period now; returns how many."""
+        cutoff = time.time() - self.retention_days * 86400
+        return int(self._read("purge", lambda c: c.execute("DELETE FROM questions WHERE ts < %s", (cutoff,)).rowcount))
+
+    def record(
+        self,
+        question: str,
+        status: str,
+        answer: str,
+        citations: list[dict[str, Any]],
+        generation: str,
+        top_score: float | None,
+        latency_ms: float | None = None,
+    ) -> str:
+        """Store one answered question (or queue it while the database is down); returns its answer id."""
+        answer_id = secrets.token_urlsafe(12)
+        row = (answer_id, time.time(), question, status, top_score, answer, json.dumps(citations), generation)
+
+        def insert(conn: Conn) -> None:
+            conn.execute(
+                "INSERT INTO questions (id, ts, question, status, top_score, answer, citations, generation)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+                row,
+            )
+
+        self._write_or_queue("record", insert)
+        return answer_id
+
+    def _write_or_queue(self, operation: str, write: Write[Conn]) -> bool:
+        """Write now when nothing is waiting (so another replica can rate the answer at once), else queue."""
+        if self.queue.idle:
+            try:
+                with self.pool.connection() as conn:
+                    self._prepare(conn)
+                    write(conn)
+                return True
+            except UNREACHABLE:
+                self._count_error(operation)
+        return self.queue.submit(write)
+
+    def feedback(self, answer_id: str, rating: str) -> bool:
+        """Set feedback now when the database is up (False for an unknown id), else queue it (True)."""
+        ts = time.time()
+
+        def update(conn: Conn) -> int:
+            return int(
+                conn.execute(
+                    "UPDATE questions SET feedback = %s, feedback_ts = %s WHERE id = %s", (rating, ts, answer_id)
+                ).rowcount
+            )
+
+        if self.queue.idle:  # nothing of ours waiting: the answer's row is written if it exists
+            try:
+                with self.pool.connection() as conn:
+                    return update(conn) == 1
+            except UNREACHABLE:
+                self._count_error("feedback")
+
+        def queued(conn: Conn) -> None:
+            update(conn)
+
+        return self.queue.submit(queued)
+
+    def _read(self, operation: str, query: Callable[[Conn], Any]) -> Any:
+        try:
+            with self.pool.connection() as conn:
+                self._prepare(conn)
+                return query(conn)
+        except UNREACHABLE:
+            self._count_error(operation)
+            raise DependencyUnavailable("the question log database is unavailable; try again shortly") from None
+
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self._read("read", lambda c: c.execute(sql, args).fetchall())
+        return rows
+
+    def recent(self, limit: int = 100, status: str | None = None, feedback: str | None = None) -> list[dict[str, Any]]:
+        """Most recent questions first, optionally filtered."""
+        where, args = [], []
+        if status:
+            where.append("status = %s")
+            args.append(status)
+        if feedback:
+            where.append("feedback = %s")
+            args.append(feedback)
+        sql = "SELECT * FROM questions" + (" WHERE " + " AND ".join(where) if where else "")
+        return [log_item(r) for r in self._rows(sql + " ORDER BY ts DESC LIMIT %s", (*args, limit))]
+
+    def gaps(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Questions the articles did not cover, most frequent first."""
+        rows = self._rows(
+            "SELECT lower(question) AS q, min(question) AS question, count(*) AS n, max(ts) AS last"
+            " FROM questions WHERE status = 'not_covered' GROUP BY 1 ORDER BY n DESC, last DESC LIMIT %s",
+            (limit,),
+        )
+        return [{"question": r["question"], "count": r["n"], "last_ts": iso_ts(r["last"])} for r in rows]
+
+    def thumbs_down(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Answers readers marked unhelpful, with the passages behind them."""
+        return self.recent(limit, feedback="down")
+
+    def questions_since(self, days: int = 30, limit: int = 2000) -> list[str]:
+        """Question texts of the last days, newest first."""
+        rows = self._rows(
+            "SELECT question FROM questions WHERE ts >= %s ORDER BY ts DESC LIMIT %s",
+            (time.time() - days * 86400, limit),
+        )
+        return [r["question"] for r in rows]
+
+    def export_csv(self) -> str:
+        """The whole log as CSV."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(CSV_FIELDS)
+        for r in self._rows("SELECT * FROM questions ORDER BY ts"):
+            writer.writerow([iso_ts(r["ts"]) if f == "ts" else csv_cell(r[f]) for f in CSV_FIELDS])
+        return out.getvalue()

@@ -1,0 +1,82 @@
+"""The question-log protocol and the backend the settings choose (SQLite by default, PostgreSQL by URL)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from askoleus.config import Settings
+
+
+class LogStore(Protocol):
+    """What the ask path, the feedback route, the console and the export need of the question log."""
+
+    def record(
+        self,
+        question: str,
+        status: str,
+        answer: str,
+        citations: list[dict[str, Any]],
+        generation: str,
+        top_score: float | None,
+        latency_ms: float | None = None,
+    ) -> str:
+        """Store one answered question; returns its answer id."""
+        ...
+
+    def feedback(self, answer_id: str, rating: str) -> bool:
+        """Record up/down feedback; False when the id is unknown."""
+        ...
+
+    def recent(self, limit: int = 100, status: str | None = None, feedback: str | None = None) -> list[dict[str, Any]]:
+        """Most recent questions first, optionally filtered."""
+        ...
+
+    def gaps(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Questions the articles did not cover, most frequent first."""
+        ...
+
+    def thumbs_down(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Answers readers marked unhelpful."""
+        ...
+
+    def questions_since(self, days: int = 30, limit: int = 2000) -> list[str]:
+        """Question texts of the last days, newest first."""
+        ...
+
+    def export_csv(self) -> str:
+        """The whole log as CSV."""
+        ...
+
+    def purge(self) -> int:
+        """Apply retention now; returns how many entries were deleted."""
+        ...
+
+    def close(self) -> None:
+        """Write what is pending and release the database."""
+        ...
+
+
+def open_question_log(
+    settings: Settings,
+    on_error: Callable[[str], None] | None = None,
+    on_dropped: Callable[[int], None] | None = None,
+    on_pending: Callable[[int], None] | None = None,
+) -> LogStore:
+    """PostgreSQL when ASKOLEUS_DATABASE_URL is set (callbacks feed the metrics), else SQLite at question_db."""
+    if settings.database_url:
+        from askoleus.qlog_postgres import PostgresQuestionLog
+
+        return PostgresQuestionLog(
+            settings.database_url,
+            settings.log_retention_days,
+            pool_size=settings.database_pool_size,
+            timeout_seconds=settings.database_timeout_seconds,
+            max_pending=settings.log_queue_max,
+            on_error=on_error,
+            on_dropped=on_dropped,
+            on_pending=on_pending,
+        )
+    from askoleus.qlog import QuestionLog
+
+    return QuestionLog(settings.question_db, settings.log_retention_days)
