@@ -131,5 +131,6 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
 
 def factory() -> FastAPI:
-    """Entry point for `uvicorn --factory askoleus.api.app:factory` (settings from the environment)."""
+    """Entry point for `uvicorn --factory --no-proxy-headers askoleus.api.app:factory` (settings from the
+    environment); `askoleus serve` runs it so. The client address is askoleus's call (ASKOLEUS_TRUSTED_PROXIES)."""
     return create_app(Settings())
