@@ -66,7 +66,7 @@ class IndexHolder:
                 self._report(None, "")  # CURRENT is (back) on the served generation: nothing to report
                 return False
             if gen is not None:
-                problem = self._refusal(gen, force)
+                problem = self._try_load(gen, force)
                 if not problem:
                     return True
             if self.current is None and problem:
@@ -74,8 +74,8 @@ class IndexHolder:
             self._report(gen, problem)
             return False
 
-    def _refusal(self, gen: str, force: bool) -> str:
-        """Load and swap in gen (returns ""), or why it is refused: remembered while its files are unchanged."""
+    def _try_load(self, gen: str, force: bool) -> str:
+        """Swap gen in and return "", or return why it is refused (remembered while its files are unchanged)."""
         fingerprint = self.store.fingerprint(gen)
         remembered = self._refused.get(gen)
         if remembered is not None and remembered[0] == fingerprint and not force:
@@ -101,7 +101,7 @@ class IndexHolder:
     def _fall_back(self, gen: str | None, problem: str) -> bool:
         """Nothing served and CURRENT unusable: serve the newest earlier generation that was current and verifies."""
         for older in reversed(self.store.activated()):
-            if older == gen or (gen is not None and older > gen) or self._refusal(older, False):
+            if older == gen or (gen is not None and older > gen) or self._try_load(older, False):
                 continue
             self.wanted, self.last_error = gen, problem
             log.error(
@@ -119,7 +119,7 @@ class IndexHolder:
         """Record why CURRENT is not served; a new problem is logged once, not at every poll."""
         if problem and problem != self.last_error:
             served = self.current.generation if self.current else None
-            log.error("index generation refused (%s); serving %s", problem, served or "nothing")
+            log.error("CURRENT cannot be served (%s); serving %s", problem, served or "nothing")
         self.wanted, self.last_error = (wanted, problem) if problem else (None, "")
 
     async def watch(self, every_seconds: float) -> None:
