@@ -155,11 +155,12 @@ def start_server(
         "ASKOLEUS_RATE_LIMIT_PER_MINUTE": "1000000",
         "ASKOLEUS_RATE_LIMIT_BURST": "1000000",
         "ASKOLEUS_MAX_IN_FLIGHT": str(max(64, 4 * concurrency)),
+        "ASKOLEUS_MAX_IN_FLIGHT_PER_CLIENT": str(max(64, 4 * concurrency)),  # all the load comes from 127.0.0.1
         "ASKOLEUS_RELOAD_POLL_SECONDS": "1",
         **(extra_env or {}),
     }
     try:
-        return localserver.start_server(env, work / f"{name}.log", timeout=240, extra_args=["--no-access-log"])
+        return localserver.start_server(env, work / f"{name}.log", timeout=240)
     except RuntimeError as exc:
         raise SystemExit(str(exc)) from None
 

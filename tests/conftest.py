@@ -148,6 +148,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, built: Settings) -> It
             "ASKOLEUS_ADMIN_KEY": ADMIN_KEY,
             "ASKOLEUS_RATE_LIMIT_PER_MINUTE": "100000",
             "ASKOLEUS_RATE_LIMIT_BURST": "100000",
+            "ASKOLEUS_AUTH_FAILURE_BURST": "100000",
+            "ASKOLEUS_MAX_IN_FLIGHT_PER_CLIENT": "64",  # every test client is 127.0.0.1
             "ASKOLEUS_RELOAD_POLL_SECONDS": "0.5",
             "ASKOLEUS_CORS_ORIGINS": f'["http://127.0.0.1:{host_port}", "http://localhost:{host_port}"]',
         },

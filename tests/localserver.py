@@ -1,4 +1,4 @@
-"""Start and stop a real uvicorn server on 127.0.0.1 (used by the tests and by the benchmarks in bench/)."""
+"""Start and stop a real `askoleus serve` on 127.0.0.1 (used by the tests and by the benchmarks in bench/)."""
 
 from __future__ import annotations
 
@@ -23,24 +23,11 @@ def free_port() -> int:
 def start_server(
     env: dict[str, str], log_path: Path, *, timeout: float = 180, extra_args: Sequence[str] = ()
 ) -> tuple[str, subprocess.Popen[bytes]]:
-    """uvicorn with the app factory, settings from env (ASKOLEUS_*); waits until /readyz answers 200."""
+    """`askoleus serve` (uvicorn as in production), settings from env (ASKOLEUS_*); waits until /readyz is 200."""
     port = free_port()
     with log_path.open("wb") as log:  # a file, not a pipe: a full pipe would stall the server
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "askoleus.api.app:factory",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                *extra_args,
-            ],
+            [sys.executable, "-m", "askoleus", "serve", "--host", "127.0.0.1", "--port", str(port), *extra_args],
             env={**os.environ, **env},
             stdout=subprocess.DEVNULL,
             stderr=log,

@@ -38,6 +38,7 @@ def api_settings(built: Settings, tmp: Path, **kw: object) -> Settings:
         admin_key=ADMIN_KEY,
         rate_limit_per_minute=100_000,
         rate_limit_burst=100_000,
+        auth_failure_burst=100_000,  # wrong keys are throttled in test_security_abuse
         reload_poll_seconds=0,
     )
     return Settings(**{**base, **kw})  # type: ignore[arg-type]

@@ -94,6 +94,7 @@ def client(hostile: Settings, embedder, tmp_path_factory: pytest.TempPathFactory
         admin_key=ADMIN_KEY,
         rate_limit_per_minute=100_000,
         rate_limit_burst=100_000,
+        auth_failure_burst=100_000,  # wrong keys are throttled in test_security_abuse
         reload_poll_seconds=0,
     )
     with TestClient(create_app(settings, embedder=embedder)) as c:

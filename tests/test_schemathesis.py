@@ -42,6 +42,8 @@ OPERATIONS = [
     ("GET", "/v1/console/thumbs-down", True),
     ("GET", "/v1/console/top", True),
     ("GET", "/v1/console/export.csv", False),
+    ("GET", "/v1/console/overview", True),
+    ("GET", "/v1/console/overview/gaps.csv", True),
     ("POST", "/v1/admin/reload", False),
 ]
 CASES = [

@@ -39,6 +39,7 @@ def make_settings(built: Settings, tmp: Path, **kw: Any) -> Settings:
         admin_key=ADMIN_KEY,
         rate_limit_per_minute=100_000,
         rate_limit_burst=100_000,
+        auth_failure_burst=100_000,  # wrong keys are throttled in test_security_abuse
         reload_poll_seconds=0,
     )
     return Settings(**{**base, **kw})
@@ -442,7 +443,7 @@ def test_admin_reload_needs_the_admin_key(client: TestClient) -> None:
     assert r.status_code == 200
     assert r.json()["index_generation"] == client.get("/readyz").json()["index_generation"]
     assert ADMIN_KEY not in r.text
-    assert client.post("/v1/admin/reload", headers={"X-Askoleus-Key": ADMIN_KEY}).status_code == 200
+    assert client.post("/v1/admin/reload", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).status_code == 200
 
 
 def test_keys_in_the_query_string_are_not_accepted(client: TestClient) -> None:
@@ -521,7 +522,7 @@ def _exercise(c: TestClient) -> None:
         == 200
     )
     assert c.get("/v1/console/questions", headers={"Authorization": f"Bearer {STAFF_KEY}"}).status_code == 200
-    assert c.post("/v1/admin/reload", headers={"X-Askoleus-Key": ADMIN_KEY}).status_code == 200
+    assert c.post("/v1/admin/reload", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).status_code == 200
     assert c.get("/v1/console/questions", headers={"Authorization": f"Bearer wrong-{ADMIN_KEY}"}).status_code == 401
     assert c.post("/v1/ask", json={"question": f"bad\x00{MARK}"}).status_code == 422
 

@@ -7,19 +7,24 @@ a one-line error, no traceback, no file opened outside the generation, rollback 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fastapi.testclient import TestClient
 
+from askoleus.api import state
+from askoleus.api.app import create_app
 from askoleus.cli import main
 from askoleus.config import Settings
 from askoleus.errors import IndexCorrupt
 from askoleus.index import IndexStore, load_generation
-from askoleus.index.store import ACTIVATED, CURRENT, MANIFEST, sha256_file, verify_generation
+from askoleus.index.store import ACTIVATED, CURRENT, MANIFEST, new_generation_id, sha256_file, verify_generation
 from askoleus.pipeline import build_index
-from conftest import FakeEmbedder
+from conftest import ADMIN_KEY, STAFF_KEY, FakeEmbedder
 
 
 @pytest.fixture
@@ -191,3 +196,143 @@ def test_a_generation_holding_a_non_http_link_is_never_served(two_generations: t
     (gen_dir / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(IndexCorrupt, match="non-http"):
         load_generation(gen_dir, "fake-hash")
+
+
+# -- the server's view: reload messages, remembered refusals, a degraded start (issue 10: 6, 10) ----
+
+
+def _app_client(index_dir: Path, tmp_path: Path, **kw: object) -> TestClient:
+    base: dict[str, object] = {
+        "index_dir": index_dir,
+        "db_path": tmp_path / "q.sqlite3",
+        "admin_key": ADMIN_KEY,
+        "staff_key": STAFF_KEY,
+        "reload_poll_seconds": 0,
+    }
+    return TestClient(create_app(Settings(**{**base, **kw}), embedder=FakeEmbedder()))  # type: ignore[arg-type]
+
+
+def _corrupt(gen_dir: Path) -> None:
+    """Flip bytes of one artifact: its sha256 no longer matches the manifest."""
+    path = gen_dir / "vectors.npy"
+    raw = bytearray(path.read_bytes())
+    raw[-3] ^= 0xFF
+    path.write_bytes(bytes(raw))
+
+
+def _copy_of(index_dir: Path, gen: str) -> tuple[str, Path]:
+    new = new_generation_id()
+    shutil.copytree(index_dir / "generations" / gen, index_dir / "generations" / new)
+    (index_dir / "generations" / new / ACTIVATED).unlink(missing_ok=True)
+    return new, index_dir / "generations" / new
+
+
+def test_admin_reload_reports_the_present_problem_not_an_earlier_one(
+    two_generations: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    """CURRENT → a corrupt generation, then → garbage, then → the served one: each reload says what is wrong now."""
+    index_dir, (_first, second) = two_generations
+    bad, bad_dir = _copy_of(index_dir, second)
+    _corrupt(bad_dir)
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    with _app_client(index_dir, tmp_path) as c:
+        (index_dir / CURRENT).write_text(bad + "\n")
+        r = c.post("/v1/admin/reload", headers=admin).json()
+        assert r["index_generation"] == second
+        assert "sha256" in r["error"]
+        (index_dir / CURRENT).write_text("x" * 300)
+        r = c.post("/v1/admin/reload", headers=admin).json()
+        assert r == {"reloaded": False, "index_generation": second, "error": "CURRENT does not hold a generation id"}
+        (index_dir / CURRENT).write_text(second + "\n")
+        r = c.post("/v1/admin/reload", headers=admin).json()
+        assert r == {"reloaded": False, "index_generation": second, "error": None}
+
+
+def test_a_refused_generation_is_checked_and_logged_once_until_its_files_change(
+    two_generations: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    index_dir, (_first, second) = two_generations
+    loads: list[str] = []
+
+    def counting(gen_dir: Path, *args: object) -> object:
+        loads.append(gen_dir.name)
+        return load_generation(gen_dir, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(state, "load_generation", counting)
+    holder = state.IndexHolder(index_dir, FakeEmbedder())  # type: ignore[arg-type]
+    assert holder.reload()
+    bad, bad_dir = _copy_of(index_dir, second)
+    _corrupt(bad_dir)
+    (index_dir / CURRENT).write_text(bad + "\n")
+    loads.clear()
+    with caplog.at_level(logging.ERROR, logger="askoleus.index"):
+        for _ in range(5):  # five polls
+            assert holder.reload() is False
+    assert loads == [bad]  # hashed once, not at every poll
+    assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 1
+    assert "sha256" in holder.last_error
+
+    shutil.copy(index_dir / "generations" / second / "vectors.npy", bad_dir / "vectors.npy")  # repaired
+    assert holder.reload() is True
+    assert loads == [bad, bad]
+    assert holder.current is not None
+    assert holder.current.generation == bad
+    assert holder.last_error == ""
+
+
+def test_a_server_started_on_a_bad_current_serves_the_previous_generation_degraded(
+    two_generations: tuple[Path, list[str]], tmp_path: Path, corpus_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """CURRENT names a corrupt generation at start-up: the newest earlier one that was current is served,
+    /readyz says `degraded` with both ids, the metric is 1, CURRENT is untouched; a valid new generation
+    is switched to by the poller."""
+    index_dir, (first, second) = two_generations
+    _corrupt(index_dir / "generations" / second)
+    pointer = (index_dir / CURRENT).read_text()
+    with (
+        caplog.at_level(logging.ERROR, logger="askoleus.index"),
+        _app_client(index_dir, tmp_path, reload_poll_seconds=0.2) as c,
+    ):
+        ready = c.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["status"] == "degraded"
+        assert ready.json()["index_generation"] == first
+        assert ready.json()["wanted_generation"] == second
+        assert "askoleus_index_degraded 1.0" in c.get("/metrics").text
+        assert c.post("/v1/ask", json={"question": "why do legs feel heavy?"}).json()["index_generation"] == first
+        assert (index_dir / CURRENT).read_text() == pointer
+        assert any("DEGRADED" in r.getMessage() and first in r.getMessage() for r in caplog.records)
+
+        (corpus_dir / "more.md").write_text("---\ntitle: More\n---\n\nEasy runs build the engine.\n")
+        third = build_index(Settings(corpus_dir=corpus_dir, index_dir=index_dir), FakeEmbedder()).generation
+        for _ in range(300):  # bounded: the poller runs every 0.2 s
+            ready = c.get("/readyz")
+            if ready.json()["index_generation"] == third:
+                break
+            time.sleep(0.1)
+        assert ready.json() == {"status": "ready", "index_generation": third, "chunks": ready.json()["chunks"]}
+        assert "askoleus_index_degraded 0.0" in c.get("/metrics").text
+
+
+def test_a_server_started_on_a_garbage_pointer_serves_the_newest_valid_generation(
+    two_generations: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    index_dir, (_first, second) = two_generations
+    (index_dir / CURRENT).write_text("x" * 300)
+    with _app_client(index_dir, tmp_path) as c:
+        ready = c.get("/readyz").json()
+        assert ready["status"] == "degraded"
+        assert ready["index_generation"] == second
+        assert ready["wanted_generation"] is None
+
+
+def test_with_no_earlier_valid_generation_nothing_is_served(
+    two_generations: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    index_dir, (first, second) = two_generations
+    _corrupt(index_dir / "generations" / first)
+    _corrupt(index_dir / "generations" / second)
+    with _app_client(index_dir, tmp_path) as c:
+        r = c.get("/readyz")
+        assert r.status_code == 503
+        assert r.json()["error"]["code"] == "index_not_found"

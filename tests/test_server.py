@@ -66,6 +66,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, built: Settings) -> Iterato
             "ASKOLEUS_DB_PATH": str(base / "q.sqlite3"),
             "ASKOLEUS_RATE_LIMIT_PER_MINUTE": "100000",
             "ASKOLEUS_RATE_LIMIT_BURST": "100000",
+            "ASKOLEUS_AUTH_FAILURE_BURST": "100000",
+            "ASKOLEUS_MAX_IN_FLIGHT_PER_CLIENT": "64",
             "ASKOLEUS_RELOAD_POLL_SECONDS": "0.5",
         },
     )

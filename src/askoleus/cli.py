@@ -255,6 +255,13 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=10,
+        # whom to believe about the client address is askoleus's decision (ASKOLEUS_TRUSTED_PROXIES, made in
+        # api.security): uvicorn's own handling would trust X-Forwarded-For from 127.0.0.1 and rewrite it first
+        proxy_headers=False,
+        forwarded_allow_ips="",
+        timeout_keep_alive=settings.keep_alive_seconds,
+        # no limit_concurrency: it counts idle connections too, so holding sockets open would 503 everyone;
+        # per-client and per-lane limits live in the app (api.middleware.admission)
     )
 
 

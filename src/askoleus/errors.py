@@ -106,8 +106,23 @@ class RateLimited(AskoleusError):
         self.retry_after = retry_after
 
 
+class TooManyOpen(AskoleusError):
+    """The client has ASKOLEUS_MAX_IN_FLIGHT_PER_CLIENT requests open already."""
+
+    code = "rate_limited"
+    http_status = 429
+    retry_after = 1
+
+
+class BodyTimeout(AskoleusError):
+    """The request body did not arrive within ASKOLEUS_BODY_TIMEOUT_SECONDS."""
+
+    code = "request_timeout"
+    http_status = 408
+
+
 class Overloaded(AskoleusError):
-    """More API requests are in flight than ASKOLEUS_MAX_IN_FLIGHT allows."""
+    """More API requests are at work than ASKOLEUS_MAX_IN_FLIGHT (or _STAFF) allows."""
 
     code = "overloaded"
     http_status = 503

@@ -17,12 +17,12 @@ from askoleus.answer.conversations_redis import RedisConversations
 from askoleus.api import docs, pages, routes, routes_staff
 from askoleus.api.error_shape import install_error_handlers
 from askoleus.api.middleware import (
-    BodyLimitMiddleware,
-    InFlightMiddleware,
+    AdmissionMiddleware,
+    InternalErrorMiddleware,
     ObserveMiddleware,
     SecurityHeadersMiddleware,
 )
-from askoleus.api.security import ClientIdentifier, RateLimiter
+from askoleus.api.security import ClientIdentifier, KeyChecker, RateLimiter
 from askoleus.api.state import IndexHolder, Metrics, Services
 from askoleus.asking import Asking
 from askoleus.config import Settings, is_placeholder
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     check_production(settings)
     setup_logging()
     metrics = Metrics()
+    client_id = ClientIdentifier(settings.trusted_proxies)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -99,11 +100,15 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             qlog=qlog,
             metrics=metrics,
             limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst, shared),
-            client_id=ClientIdentifier(settings.trusted_proxies),
+            keys=KeyChecker(
+                RateLimiter(settings.auth_failures_per_minute, settings.auth_failure_burst, shared),
+                metrics.count_auth_failure,
+            ),
             answer_slots=anyio.CapacityLimiter(settings.answer_threads),
             shared=shared,
         )
         app.state.services = services  # the one thing app.state holds; routes reach it through api.deps
+        metrics.watch_holder(services.holder)
         await anyio.to_thread.run_sync(services.holder.reload)
         if services.holder.current is not None:
             await anyio.to_thread.run_sync(answerer.encode, "warm up")
@@ -126,6 +131,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         version=__version__,
         lifespan=lifespan,
         description="Grounded, cited answers from the OLEUS blog articles. Every answer carries the disclaimer.",
+        redirect_slashes=False,  # its redirect would copy the Host header into Location
         docs_url=None,  # served by api.docs from a local copy of Swagger UI
         redoc_url=None,
         openapi_url=None,
@@ -137,22 +143,32 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         app.include_router(docs.router)
     app.include_router(pages.router)  # last: it ends with the catch-all 404 page
 
-    app.add_middleware(ObserveMiddleware, metrics=metrics)
+    # add_middleware puts each layer outside the ones before: innermost first here
+    app.add_middleware(
+        AdmissionMiddleware,
+        client_id=client_id,
+        per_client=settings.max_in_flight_per_client,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout_seconds,
+        in_flight=settings.max_in_flight,
+        in_flight_staff=settings.max_in_flight_staff,
+    )
+    app.add_middleware(InternalErrorMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_credentials=False,
         allow_methods=["GET", "POST"],
         allow_headers=["Content-Type"],
-        expose_headers=["Retry-After"],
+        expose_headers=["Retry-After", "X-Request-ID"],
         max_age=600,
     )
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(InFlightMiddleware, limit=settings.max_in_flight)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ObserveMiddleware, metrics=metrics)
     return app
 
 
 def factory() -> FastAPI:
-    """Entry point for `uvicorn --factory askoleus.api.app:factory` (settings from the environment)."""
+    """Entry point for `uvicorn --factory --no-proxy-headers askoleus.api.app:factory` (settings from the
+    environment); `askoleus serve` runs it so. The client address is askoleus's call (ASKOLEUS_TRUSTED_PROXIES)."""
     return create_app(Settings())

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from askoleus.api.security import check_key
 from askoleus.api.state import IndexHolder, Metrics, Services
 from askoleus.asking import Asking
 from askoleus.config import Settings
@@ -61,17 +60,22 @@ class Caller:
         self.request = request
         self.services = services
 
+    @property
+    def client(self) -> str:
+        """The client address AdmissionMiddleware decided on (peer, or X-Forwarded-For from a trusted proxy)."""
+        return str(self.request.scope.get("state", {}).get("client", "unknown"))
+
     def take_token(self) -> None:
         """Count the request against the client's rate limit (RateLimited past it)."""
-        self.services.limiter.check(self.services.client_id(self.request))
+        self.services.limiter.check(self.client)
 
     def require_staff(self) -> None:
-        """The staff key, or Unauthorized."""
-        check_key(self.request, self.services.settings.staff_key)
+        """The staff key, or Unauthorized (RateLimited after too many wrong keys)."""
+        self.services.keys.require(self.request, self.client, self.services.settings.staff_key, "staff")
 
     def require_admin(self) -> None:
-        """The admin key, or Unauthorized."""
-        check_key(self.request, self.services.settings.admin_key)
+        """The admin key, or Unauthorized (RateLimited after too many wrong keys)."""
+        self.services.keys.require(self.request, self.client, self.services.settings.admin_key, "admin")
 
     @property
     def request_id(self) -> str:

@@ -120,11 +120,14 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["operations"], responses={503: {"model": ErrorResponse}})
 async def readyz(holder: HolderDep) -> JSONResponse:
-    """An index is loaded and requests can be answered."""
+    """An index is loaded and requests can be answered; `degraded` while CURRENT's generation cannot be served."""
     current = holder.current
     if current is None:
         return from_error(IndexNotFound("no index loaded"))
-    return JSONResponse({"status": "ready", "index_generation": current.generation, "chunks": len(current.chunks)})
+    ready = {"status": "ready", "index_generation": current.generation, "chunks": len(current.chunks)}
+    if holder.degraded:  # the ids only: the reason (which may name paths) is for the log and admin reload
+        ready.update(status="degraded", wanted_generation=holder.wanted)
+    return JSONResponse(ready)
 
 
 @router.get("/metrics", tags=["operations"], response_class=PlainTextResponse)

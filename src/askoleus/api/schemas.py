@@ -13,7 +13,7 @@ from askoleus.asking import clean_question
 class AskRequest(BaseModel):
     """A reader's question."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # `true` or "5" is not a top_k
 
     question: str = Field(description="The question, 1 to ASKOLEUS_MAX_QUESTION_CHARS characters")
     top_k: int | None = Field(None, ge=1, le=100, description="Passages to consider (capped by ASKOLEUS_MAX_TOP_K)")
@@ -61,7 +61,7 @@ class SearchResponse(BaseModel):
 class FeedbackRequest(BaseModel):
     """Thumbs up or down on an answer."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     answer_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     rating: Literal["up", "down"]

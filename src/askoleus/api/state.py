@@ -13,12 +13,13 @@ from pathlib import Path
 import anyio
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from askoleus.api.security import ClientIdentifier, RateLimiter
+from askoleus.api.security import KeyChecker, RateLimiter
 from askoleus.asking import Asking
 from askoleus.config import Settings
 from askoleus.encoders import Embedder
 from askoleus.errors import AskoleusError, IndexNotFound
 from askoleus.index import IndexStore, LoadedIndex, load_generation
+from askoleus.index.store import Fingerprint
 from askoleus.qlog_store import LogStore
 from askoleus.redisconn import SharedRedis
 
@@ -26,7 +27,13 @@ log = logging.getLogger("askoleus.index")
 
 
 class IndexHolder:
-    """The generation requests are served from; swapped atomically when a new one is activated."""
+    """The generation requests are served from; swapped atomically when a new one is activated.
+
+    A generation that fails verification is remembered as refused (with its message) until CURRENT or
+    the generation's files change, so polling neither hashes it again nor logs it again. A server that
+    starts while CURRENT is unusable serves the newest earlier generation that was current and verifies
+    (degraded, in memory only: CURRENT is never rewritten) and switches forward once CURRENT is good.
+    """
 
     def __init__(
         self, index_dir: Path, embedder: Embedder, on_swap: Callable[[LoadedIndex], None] | None = None
@@ -35,8 +42,15 @@ class IndexHolder:
         self.embedder = embedder
         self.on_swap = on_swap  # told about every generation swapped in (the metrics)
         self.current: LoadedIndex | None = None
-        self.last_error: str = ""
+        self.wanted: str | None = None  # what CURRENT names while something else is served
+        self.last_error: str = ""  # why CURRENT is not what is served, as of the latest look
+        self._refused: dict[str, tuple[Fingerprint, str]] = {}
         self._lock = threading.Lock()
+
+    @property
+    def degraded(self) -> bool:
+        """Serving, but not what CURRENT names (it is unusable or was refused)."""
+        return self.current is not None and bool(self.last_error)
 
     def get(self) -> LoadedIndex:
         """The current index, or IndexNotFound (a 503) when none is loaded."""
@@ -48,23 +62,66 @@ class IndexHolder:
     def reload(self, force: bool = False) -> bool:
         """Load the generation CURRENT points to if it changed; keep serving the old one on failure."""
         with self._lock:
-            gen = self.store.current_id()
-            if gen is None or (not force and self.current is not None and self.current.generation == gen):
-                if gen is not None:
-                    self.last_error = ""  # CURRENT is (back) on the served generation: nothing to report
+            gen, problem = self.store.pointer()
+            if gen is not None and not force and self.current is not None and self.current.generation == gen:
+                self._report(None, "")  # CURRENT is (back) on the served generation: nothing to report
                 return False
-            try:
-                loaded = load_generation(self.store.generations / gen, self.embedder.name, self.embedder.dim)
-            except AskoleusError as exc:
-                self.last_error = exc.message
-                log.error("index generation refused, still serving the previous one: %s", exc.message)
-                return False
-            self.current = loaded  # a single reference swap: in-flight requests keep their generation
-            self.last_error = ""
-            log.info("serving index generation %s", gen)
-            if self.on_swap is not None:
-                self.on_swap(loaded)
+            if gen is not None:
+                problem = self._try_load(gen, force)
+                if not problem:
+                    return True
+            if self.current is None and problem:
+                return self._fall_back(gen, problem)
+            self._report(gen, problem)
+            return False
+
+    def _try_load(self, gen: str, force: bool) -> str:
+        """Swap gen in and return "", or return why it is refused (remembered while its files are unchanged)."""
+        fingerprint = self.store.fingerprint(gen)
+        remembered = self._refused.get(gen)
+        if remembered is not None and remembered[0] == fingerprint and not force:
+            return remembered[1]
+        try:
+            self._swap(self._load(gen))
+        except AskoleusError as exc:
+            self._refused[gen] = (fingerprint, exc.message)
+            return exc.message
+        return ""
+
+    def _load(self, gen: str) -> LoadedIndex:
+        return load_generation(self.store.generations / gen, self.embedder.name, self.embedder.dim)
+
+    def _swap(self, loaded: LoadedIndex) -> None:
+        self.current = loaded  # a single reference swap: in-flight requests keep their generation
+        self._refused.pop(loaded.generation, None)
+        self._report(None, "")
+        log.info("serving index generation %s", loaded.generation)
+        if self.on_swap is not None:
+            self.on_swap(loaded)
+
+    def _fall_back(self, gen: str | None, problem: str) -> bool:
+        """Nothing served and CURRENT unusable: serve the newest earlier generation that was current and verifies."""
+        for older in reversed(self.store.activated()):
+            if older == gen or (gen is not None and older > gen) or self._try_load(older, False):
+                continue
+            self.wanted, self.last_error = gen, problem
+            log.error(
+                "DEGRADED: CURRENT names %s, which cannot be served (%s); serving the earlier generation %s "
+                "until a valid generation is activated (CURRENT is left as it is)",
+                gen or "no usable generation",
+                problem,
+                older,
+            )
             return True
+        self._report(gen, problem)
+        return False
+
+    def _report(self, wanted: str | None, problem: str) -> None:
+        """Record why CURRENT is not served; a new problem is logged once, not at every poll."""
+        if problem and problem != self.last_error:
+            served = self.current.generation if self.current else None
+            log.error("CURRENT cannot be served (%s); serving %s", problem, served or "nothing")
+        self.wanted, self.last_error = (wanted, problem) if problem else (None, "")
 
     async def watch(self, every_seconds: float) -> None:
         """Notice a newly activated generation (build or rollback) and swap it in, until cancelled."""
@@ -93,6 +150,12 @@ class Metrics:
         self.answers = Counter("askoleus_answers_total", "Answers by status", ["status"], registry=r)
         self.generation = Gauge("askoleus_index_generation_info", "Index generation served", ["generation"], registry=r)
         self.chunks = Gauge("askoleus_index_chunks", "Chunks in the served generation", registry=r)
+        self.degraded = Gauge(
+            "askoleus_index_degraded", "1 while serving another generation than CURRENT names", registry=r
+        )
+        self.auth_failures = Counter(
+            "askoleus_auth_failures_total", "Requests with a missing or wrong key", ["role"], registry=r
+        )
         self.dependency_errors = Counter(
             "askoleus_dependency_errors_total",
             "Failed calls to a shared service (answers went on with local state)",
@@ -112,6 +175,14 @@ class Metrics:
         """One more answer of this status."""
         self.answers.labels(status).inc()
 
+    def count_auth_failure(self, role: str) -> None:
+        """One more wrong or missing key for role (staff, admin); never labelled by key or client."""
+        self.auth_failures.labels(role).inc()
+
+    def watch_holder(self, holder: IndexHolder) -> None:
+        """Read the degraded state from holder at every scrape."""
+        self.degraded.set_function(lambda: float(holder.degraded))
+
     def set_index(self, index: LoadedIndex) -> None:
         """Expose the served generation."""
         self.generation.clear()
@@ -130,7 +201,7 @@ class Services:
     qlog: LogStore
     metrics: Metrics
     limiter: RateLimiter
-    client_id: ClientIdentifier
+    keys: KeyChecker
     shared: SharedRedis | None = None  # ASKOLEUS_REDIS_URL: conversations, limits, reload notices
     # Up to ASKOLEUS_ANSWER_THREADS answers in worker threads; further requests queue on the event loop.
     # The encoder runs one model call at a time and puts the questions waiting meanwhile into that

@@ -31,6 +31,7 @@ _GENERATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _MAX_POINTER_BYTES = 256
 
 Verifier = Callable[[Path], Any]
+Fingerprint = tuple[tuple[str, int, int, int], ...]
 
 
 def sha256_file(path: Path) -> str:
@@ -115,6 +116,16 @@ class IndexStore:
             return path.is_dir() and path.resolve().parent == self.generations.resolve()
         except OSError:
             return False
+
+    def fingerprint(self, gen: str) -> Fingerprint:
+        """Name, size, mtime and inode of every entry of a generation: it changes when any file does."""
+        root = self.generations / gen
+        try:
+            entries = [root, *root.rglob("*")]
+            stats = [(p.relative_to(root).as_posix(), p.lstat()) for p in entries]
+        except OSError:
+            return ()
+        return tuple(sorted((name, st.st_size, st.st_mtime_ns, st.st_ino) for name, st in stats))
 
     def current_dir(self) -> Path:
         """Directory of the current generation; IndexNotFound when there is none."""

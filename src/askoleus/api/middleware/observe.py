@@ -8,11 +8,9 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from askoleus.api.error_shape import internal_error
 from askoleus.api.state import Metrics
 
 access = logging.getLogger("askoleus.access")
-log = logging.getLogger("askoleus")
 
 
 def request_id() -> str:
@@ -26,8 +24,8 @@ def route_label(scope: Scope) -> str:
 
 
 class ObserveMiddleware:
-    """Request id, metrics and one access-log line per HTTP request; an unhandled error is answered
-    here as a JSON 500 so it still passes the security headers, metrics and log.
+    """Request id, metrics and one access-log line per HTTP request; the outermost layer, so every
+    response, whichever layer wrote it, carries X-Request-ID and is counted and logged.
 
     Pure ASGI: the same job as an `@app.middleware("http")` function without BaseHTTPMiddleware's
     task group and memory streams, about a millisecond of event-loop time per request.
@@ -44,7 +42,7 @@ class ObserveMiddleware:
         rid = request_id()
         scope.setdefault("state", {})["request_id"] = rid  # what request.state.request_id reads
         started = time.perf_counter()
-        status, elapsed, responded = 500, 0.0, False
+        status, elapsed, responded = 499, 0.0, False  # 499 (nginx's code): the client left unanswered
         rid_header = (b"x-request-id", rid.encode())
 
         async def send_with_id(message: Message) -> None:
@@ -58,11 +56,13 @@ class ObserveMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            if responded:
-                raise
-            log.exception("unhandled error", extra={"request_id": rid})
-            await internal_error(rid)(scope, receive, send_with_id)
+        except Exception:  # InternalErrorMiddleware answers the app's; one escaping it gets uvicorn's 500
+            status = status if responded else 500
+            raise
+        finally:
+            self._record(scope, rid, status, elapsed)
+
+    def _record(self, scope: Scope, rid: str, status: int, elapsed: float) -> None:
         name = route_label(scope)
         self.metrics.requests.labels(scope["method"], name, str(status)).inc()
         self.metrics.latency.labels(name).observe(elapsed)

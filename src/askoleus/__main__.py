@@ -1,0 +1,5 @@
+"""`python -m askoleus …` is the `askoleus` command."""
+
+from askoleus.cli import main
+
+main()
