@@ -64,7 +64,7 @@ async def demo(holder: HolderDep) -> HTMLResponse:
     return HTMLResponse(render_article(index.articles[sorted(index.articles)[0]]))
 
 
-@router.get("/articles/{article_id}", response_class=HTMLResponse)
+@router.get("/articles/{article_id:path}", response_class=HTMLResponse)
 async def article_page(holder: HolderDep, article_id: str) -> HTMLResponse:
     """An indexed article (the default site URL points here, so citation links work locally)."""
     article = holder.get().articles.get(article_id)
