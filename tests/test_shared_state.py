@@ -190,5 +190,6 @@ def test_database_down_writes_wait_and_arrive(postgres_server: PostgresServer) -
         assert log.queue.flush(15)
         assert errors
         assert postgres_server.count() == 1 + 5
+        assert postgres_server.count("SELECT sum(questions) FROM qlog_daily") == 1 + 5  # the overview counts them
     finally:
         log.close()
