@@ -131,7 +131,10 @@ class PostgresServer:
     def reset(self) -> None:
         """An empty database: drop everything askoleus created."""
         with psycopg.connect(self.url, autocommit=True) as conn:
-            conn.execute("DROP TABLE IF EXISTS questions, askoleus_schema CASCADE")
+            conn.execute(
+                "DROP TABLE IF EXISTS questions, askoleus_schema,"
+                " qlog_daily, qlog_latency, qlog_cited, qlog_gaps, qlog_meta CASCADE"
+            )
 
     def count(self, sql: str = "SELECT count(*) FROM questions") -> int:
         """One number from the database."""

@@ -13,7 +13,7 @@ from askoleus.answer.conversations_redis import RedisConversations
 from askoleus.api.security import RateLimiter
 from askoleus.errors import DependencyUnavailable, RateLimited
 from askoleus.notify import GenerationListener, publish_generation
-from askoleus.qlog_postgres import PostgresQuestionLog
+from askoleus.qlog_postgres import MIGRATIONS, PostgresQuestionLog
 from askoleus.redisconn import SharedRedis
 from dbservers import PostgresServer, RedisServer
 
@@ -114,7 +114,7 @@ def record(log: PostgresQuestionLog, question: str, status: str = "answered") ->
 
 
 def test_replicas_starting_together_migrate_once(postgres_server: PostgresServer) -> None:
-    """Four logs opened at once on an empty database: one schema, version 1 recorded once."""
+    """Four logs opened at once on an empty database: one schema, each migration recorded once."""
     postgres_server.reset()
     logs: list[PostgresQuestionLog] = []
     threads = [threading.Thread(target=lambda: logs.append(pglog(postgres_server))) for _ in range(4)]
@@ -123,8 +123,8 @@ def test_replicas_starting_together_migrate_once(postgres_server: PostgresServer
     for t in threads:
         t.join()
     try:
-        assert postgres_server.count("SELECT count(*) FROM askoleus_schema") == 1
-        assert postgres_server.count("SELECT max(version) FROM askoleus_schema") == 1
+        assert postgres_server.count("SELECT count(*) FROM askoleus_schema") == len(MIGRATIONS)
+        assert postgres_server.count("SELECT max(version) FROM askoleus_schema") == MIGRATIONS[-1][0] == 2
     finally:
         for log in logs:
             log.close()
@@ -190,5 +190,6 @@ def test_database_down_writes_wait_and_arrive(postgres_server: PostgresServer) -
         assert log.queue.flush(15)
         assert errors
         assert postgres_server.count() == 1 + 5
+        assert postgres_server.count("SELECT sum(questions) FROM qlog_daily") == 1 + 5  # the overview counts them
     finally:
         log.close()

@@ -70,6 +70,8 @@ def log_item(r: Mapping[str, Any] | sqlite3.Row) -> dict[str, Any]:
 class QuestionLog:
     """Append questions and answers, record feedback, and answer the console's queries."""
 
+    dialect = rollups.SQLITE  # the overview's SQL for this database
+
     def __init__(self, path: Path, retention_days: int = 90) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path

@@ -5,7 +5,9 @@ reader gets it, so feedback may reach any replica). When it does not, they wait 
 queue (qlog_queue.py) that one thread writes in batches when it answers again, in order. Reads (the console, the export)
 go to the database and fail with a 503 while it is down. The schema is versioned: pending migrations
 run at start (or when the database first answers) under a transaction-scoped advisory lock, so
-replicas starting together apply each migration once.
+replicas starting together apply each migration once. Migration 2 adds the latency column and the
+console overview's daily rollups (overview/store.py), filled from the log already there; from then on
+each write updates them in its own transaction, as the SQLite log does.
 """
 
 from __future__ import annotations
@@ -18,22 +20,25 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import psycopg_pool
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from askoleus.errors import DependencyUnavailable
+from askoleus.overview import store as rollups
 from askoleus.qlog import CSV_FIELDS, csv_cell, iso_ts, log_item
 from askoleus.qlog_queue import Write, WriteQueue
 
+T = TypeVar("T")
 log = logging.getLogger("askoleus.qlog")
 Conn = psycopg.Connection[dict[str, Any]]
 LOCK_KEY = 0x61736B6F6C657573  # "askoleus": the advisory lock the migrations hold
 # What an unreachable database raises: writes wait and are retried.
 UNREACHABLE: tuple[type[BaseException], ...] = (psycopg.OperationalError, psycopg_pool.PoolTimeout)
-MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+Step = str | Callable[[Conn], None]  # a statement, or a function run in the migration's transaction
+MIGRATIONS: tuple[tuple[int, tuple[Step, ...]], ...] = (
     (
         1,
         (
@@ -53,6 +58,14 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX questions_status ON questions (status, ts)",
         ),
     ),
+    (
+        2,
+        (
+            "ALTER TABLE questions ADD COLUMN latency_ms DOUBLE PRECISION",
+            *rollups.tables(rollups.POSTGRES),
+            lambda conn: rollups.backfill(conn, rollups.POSTGRES),
+        ),
+    ),
 )
 PURGE_EVERY = 3600.0  # seconds between retention passes of a long-running process
 
@@ -68,8 +81,11 @@ def migrate(conn: Conn) -> int:
         version = int(row["v"]) if row else 0
         for number, statements in MIGRATIONS:
             if number > version:
-                for sql in statements:
-                    conn.execute(sql)
+                for step in statements:
+                    if isinstance(step, str):
+                        conn.execute(step)
+                    else:
+                        step(conn)
                 conn.execute("INSERT INTO askoleus_schema VALUES (%s, %s)", (number, time.time()))
                 log.info("question log schema migrated to version %d", number)
                 version = number
@@ -78,6 +94,8 @@ def migrate(conn: Conn) -> int:
 
 class PostgresQuestionLog:
     """The question log in PostgreSQL: the same methods as the SQLite QuestionLog."""
+
+    dialect = rollups.POSTGRES  # the overview's SQL for this database
 
     def __init__(
         self,
@@ -139,11 +157,17 @@ class PostgresQuestionLog:
                 migrate(conn)
                 self._ready = True
             if time.monotonic() - self._purged_at > PURGE_EVERY or not self._purged_at:
-                cutoff = time.time() - self.retention_days * 86400
-                n = conn.execute("DELETE FROM questions WHERE ts < %s", (cutoff,)).rowcount
+                n = self._purge(conn)
                 self._purged_at = time.monotonic()
                 if n:
                     log.info("question log retention: %d entries older than %d days deleted", n, self.retention_days)
+
+    def _purge(self, conn: Conn) -> int:
+        """Delete the entries and daily rollups older than the retention period, together."""
+        cutoff = time.time() - self.retention_days * 86400
+        with conn.transaction():
+            rollups.purge(conn, rollups.POSTGRES, cutoff)
+            return int(conn.execute("DELETE FROM questions WHERE ts < %s", (cutoff,)).rowcount)
 
     def _write_batch(self, writes: list[Write[Conn]]) -> None:
         with self.pool.connection() as conn:
@@ -159,8 +183,20 @@ class PostgresQuestionLog:
 
     def purge(self) -> int:
         """Delete entries older than the retention period now; returns how many."""
-        cutoff = time.time() - self.retention_days * 86400
-        return int(self._read("purge", lambda c: c.execute("DELETE FROM questions WHERE ts < %s", (cutoff,)).rowcount))
+        return int(self._read("purge", self._purge))
+
+    def read(self, query: Callable[[Any], T]) -> T:
+        """Run query(connection) on a pooled connection with tuple rows (the overview's aggregations)."""
+
+        def tuples(conn: Conn) -> T:
+            conn.row_factory = tuple_row  # type: ignore[assignment]  # the overview's SQL indexes rows
+            try:
+                return query(conn)
+            finally:
+                conn.row_factory = dict_row
+
+        result: T = self._read("overview", tuples)
+        return result
 
     def record(
         self,
@@ -174,14 +210,18 @@ class PostgresQuestionLog:
     ) -> str:
         """Store one answered question (or queue it while the database is down); returns its answer id."""
         answer_id = secrets.token_urlsafe(12)
-        row = (answer_id, time.time(), question, status, top_score, answer, json.dumps(citations), generation)
+        ts = time.time()
+        row = (answer_id, ts, question, status, top_score, answer, json.dumps(citations), generation, latency_ms)
 
         def insert(conn: Conn) -> None:
-            conn.execute(
-                "INSERT INTO questions (id, ts, question, status, top_score, answer, citations, generation)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+            inserted = conn.execute(
+                "INSERT INTO questions"
+                " (id, ts, question, status, top_score, answer, citations, generation, latency_ms)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
                 row,
-            )
+            ).rowcount
+            if inserted:  # a retried write whose first commit went through is not counted twice
+                rollups.on_record(conn, rollups.POSTGRES, ts, question, status, citations, latency_ms)
 
         self._write_or_queue("record", insert)
         return answer_id
@@ -192,7 +232,8 @@ class PostgresQuestionLog:
             try:
                 with self.pool.connection() as conn:
                     self._prepare(conn)
-                    write(conn)
+                    with conn.transaction():  # the row and its rollups together
+                        write(conn)
                 return True
             except UNREACHABLE:
                 self._count_error(operation)
@@ -203,15 +244,22 @@ class PostgresQuestionLog:
         ts = time.time()
 
         def update(conn: Conn) -> int:
-            return int(
+            with conn.transaction():
+                row = conn.execute(
+                    "SELECT ts, status, feedback FROM questions WHERE id = %s FOR UPDATE", (answer_id,)
+                ).fetchone()
+                if row is None:
+                    return 0
                 conn.execute(
                     "UPDATE questions SET feedback = %s, feedback_ts = %s WHERE id = %s", (rating, ts, answer_id)
-                ).rowcount
-            )
+                )
+                rollups.on_feedback(conn, rollups.POSTGRES, row["ts"], row["status"], row["feedback"], rating)
+                return 1
 
         if self.queue.idle:  # nothing of ours waiting: the answer's row is written if it exists
             try:
                 with self.pool.connection() as conn:
+                    self._prepare(conn)
                     return update(conn) == 1
             except UNREACHABLE:
                 self._count_error("feedback")

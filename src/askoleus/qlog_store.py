@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from askoleus.config import Settings
+from askoleus.overview.store import Dialect
+
+T = TypeVar("T")
 
 
 class LogStore(Protocol):
@@ -46,6 +49,15 @@ class LogStore(Protocol):
 
     def export_csv(self) -> str:
         """The whole log as CSV."""
+        ...
+
+    @property
+    def dialect(self) -> Dialect:
+        """The overview's SQL dialect for this database."""
+        ...
+
+    def read(self, query: Callable[[Any], T]) -> T:
+        """Run query(connection) on the log's database (the overview's aggregations)."""
         ...
 
     def purge(self) -> int:

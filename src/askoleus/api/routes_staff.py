@@ -105,6 +105,7 @@ def _overview(svc: Services, days: int | None, start: date | None, end: date | N
         index=index,
         retriever=retriever,
         store=svc.holder.store,
+        dialect=svc.qlog.dialect,
     )
 
 

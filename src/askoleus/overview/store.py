@@ -33,6 +33,7 @@ class Dialect:
     day_of: Callable[[str], str]  # SQL for the UTC day number (days since 1970-01-01) of an epoch-seconds column
     latency_bucket_of: Callable[[str], str]  # SQL for latency_bucket() of a milliseconds column
     placeholder: str = "?"
+    text: str = "TEXT"  # the rollups' text type: byte order on both, so ties and MIN/MAX agree
 
     def sql(self, text: str) -> str:
         """text with its `?` placeholders in this database's style."""
@@ -47,11 +48,20 @@ SQLITE = Dialect(
 POSTGRES = Dialect(
     "postgresql",
     day_of=lambda col: f"CAST(FLOOR({col} / {DAY}) AS INTEGER)",
-    latency_bucket_of=lambda col: f"CAST(GREATEST(0, CEIL(LN({col}) / LN({LATENCY_BASE}))) AS INTEGER)",
+    latency_bucket_of=lambda col: (
+        f"CASE WHEN {col} <= 1 THEN 0 ELSE CAST(CEIL(LN({col}) / LN({LATENCY_BASE})) AS INTEGER) END"
+    ),
     placeholder="%s",
+    text='TEXT COLLATE "C"',
 )
 
-TABLES = (
+
+def tables(d: Dialect) -> tuple[str, ...]:
+    """The rollup tables' DDL in d's types."""
+    return tuple(ddl.replace("TEXT", d.text) for ddl in _TABLES)
+
+
+_TABLES = (
     """CREATE TABLE IF NOT EXISTS qlog_daily (
     day INTEGER NOT NULL, status TEXT NOT NULL,
     questions INTEGER NOT NULL DEFAULT 0, feedback_up INTEGER NOT NULL DEFAULT 0,
@@ -66,6 +76,7 @@ TABLES = (
     PRIMARY KEY (day, qkey))""",
     "CREATE TABLE IF NOT EXISTS qlog_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
+TABLES = tables(SQLITE)
 ROLLUPS = ("qlog_daily", "qlog_latency", "qlog_cited", "qlog_gaps")
 VERSION = "1"
 
@@ -129,7 +140,7 @@ def backfill(db: Connection, d: Dialect) -> None:
         f"INSERT INTO qlog_gaps (day, qkey, question, n) SELECT {day}, LOWER(TRIM(question)), MIN(question), COUNT(*)"
         " FROM questions WHERE status = 'not_covered' GROUP BY 1, 2"
     )
-    if d.name == "sqlite":  # citations are JSON text; only SQLite logs predate the rollups
+    if d.name == "sqlite":  # citations are JSON text, each answer's sections counted once
         db.execute(
             "INSERT INTO qlog_cited (day, article_id, section, title, url, n)"
             " SELECT day, article_id, section, MAX(title), MAX(url), COUNT(*) FROM ("
@@ -141,6 +152,19 @@ def backfill(db: Connection, d: Dialect) -> None:
             "   COALESCE(json_extract(c.value, '$.url'), '') AS url"
             "  FROM questions AS q, json_each(q.citations) AS c"
             "  WHERE json_valid(q.citations) AND json_extract(c.value, '$.chunk_id') IS NOT NULL"
+            " ) AS t GROUP BY day, article_id, section"
+        )
+    else:  # PostgreSQL: the same from jsonb (record() always wrote a JSON list)
+        db.execute(
+            "INSERT INTO qlog_cited (day, article_id, section, title, url, n)"
+            " SELECT day, article_id, section, MAX(title), MAX(url), COUNT(*) FROM ("
+            f"  SELECT DISTINCT q.id, {day} AS day,"
+            "   SPLIT_PART(c.value->>'chunk_id', '/', 1) AS article_id,"
+            "   COALESCE(c.value->>'section', '') AS section,"
+            "   COALESCE(c.value->>'title', '') AS title,"
+            "   COALESCE(c.value->>'url', '') AS url"
+            "  FROM questions AS q, jsonb_array_elements(q.citations::jsonb) AS c"
+            "  WHERE jsonb_typeof(c.value) = 'object' AND COALESCE(c.value->>'chunk_id', '') <> ''"
             " ) AS t GROUP BY day, article_id, section"
         )
 
