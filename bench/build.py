@@ -39,8 +39,7 @@ import numpy as np
 import torch
 
 from askoleus.config import Settings
-from askoleus.encoders import load_embedder, text_hash
-from askoleus.encoders import load_backend
+from askoleus.encoders import load_backend, load_embedder, text_hash
 from askoleus.index import load_current
 from askoleus.pipeline import build_index
 

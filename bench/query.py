@@ -45,8 +45,7 @@ import localserver
 from askoleus.answer import Answerer
 from askoleus.answer.routing import route
 from askoleus.config import Settings
-from askoleus.encoders import load_embedder
-from askoleus.encoders import load_backend
+from askoleus.encoders import load_backend, load_embedder
 from askoleus.index import load_current
 from askoleus.pipeline import build_index
 from askoleus.retrieve import QueryEncoder

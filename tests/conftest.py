@@ -55,7 +55,7 @@ class FakeEmbedder:
         vecs = self.encode(texts)
         return vecs, [
             np.stack([self._vec(t[s:e]) for s, e in sp]) if sp else np.zeros((0, self.dim), np.float32)
-            for t, sp in zip(texts, spans)
+            for t, sp in zip(texts, spans, strict=False)
         ]
 
     def count_tokens(self, text: str) -> int:

@@ -31,16 +31,16 @@ MARKER = re.compile(r" \[(\d+)\]")
 
 
 def api_settings(built: Settings, tmp: Path, **kw: object) -> Settings:
-    base: dict[str, object] = dict(
-        index_dir=built.index_dir,
-        db_path=tmp / "q.sqlite3",
-        staff_key=STAFF_KEY,
-        admin_key=ADMIN_KEY,
-        rate_limit_per_minute=100_000,
-        rate_limit_burst=100_000,
-        auth_failure_burst=100_000,  # wrong keys are throttled in test_security_abuse
-        reload_poll_seconds=0,
-    )
+    base: dict[str, object] = {
+        "index_dir": built.index_dir,
+        "db_path": tmp / "q.sqlite3",
+        "staff_key": STAFF_KEY,
+        "admin_key": ADMIN_KEY,
+        "rate_limit_per_minute": 100_000,
+        "rate_limit_burst": 100_000,
+        "auth_failure_burst": 100_000,  # wrong keys are throttled in test_security_abuse
+        "reload_poll_seconds": 0,
+    }
     return Settings(**{**base, **kw})  # type: ignore[arg-type]
 
 
@@ -112,7 +112,7 @@ def test_ask_answered_with_citations_markers_and_disclaimer(client: TestClient) 
     by_n = {c["n"]: c for c in a["citations"]}
     pieces = MARKER.split(body)  # [sentence, n, sentence, n, ..., trailing]
     assert pieces[-1].strip() == ""
-    for sentence, n in zip(pieces[0::2], pieces[1::2]):
+    for sentence, n in zip(pieces[0::2], pieces[1::2], strict=False):
         assert sentence.strip() in by_n[int(n)]["snippet"], (sentence, n)
     assert "iron" in body.lower()
     # the iron passage cites the Sim 2019 study from the article's Sources

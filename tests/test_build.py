@@ -154,8 +154,8 @@ def test_reused_vectors_are_the_cached_ones(settings: Settings) -> None:
     add_sentence(settings)
     build(settings)
     after = current(settings)
-    old = dict(zip(before.hashes, before.vectors))
-    for h, v in zip(after.hashes, after.vectors):
+    old = dict(zip(before.hashes, before.vectors, strict=False))
+    for h, v in zip(after.hashes, after.vectors, strict=False):
         if h in old:
             assert np.array_equal(old[h], v)
 

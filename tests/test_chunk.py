@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -176,7 +177,7 @@ def test_a_long_paragraph_splits_at_sentence_boundaries_with_overlap(overlap: in
         assert idx == list(range(idx[0], idx[0] + len(idx))), "consecutive sentences"
         windows.append(idx)
     assert windows[0][0] == 0 and windows[-1][-1] == len(SENTENCES) - 1, "the whole paragraph is covered"
-    for prev, nxt in zip(windows, windows[1:]):
+    for prev, nxt in itertools.pairwise(windows):
         assert nxt[0] == prev[-1] + 1 - overlap
 
 
@@ -189,7 +190,7 @@ def test_the_seed_iron_paragraph_splits_at_its_sentence_boundaries_under_a_small
         c for c in chunk_article(seed, settings) if c.anchor == IRON_ANCHOR and split_sentences(c.text)[0] in sentences
     ]
     assert len(windows) >= 2
-    for prev, nxt in zip(windows, windows[1:]):
+    for prev, nxt in itertools.pairwise(windows):
         assert split_sentences(nxt.text)[0] == split_sentences(prev.text)[-1], "one sentence of overlap"
     for c in windows:
         assert all(s in sentences for s in split_sentences(c.text))

@@ -106,7 +106,7 @@ def two_generations(tmp_path: Path) -> Iterator[tuple[Path, str, str]]:
     (corpus / SEED).write_text((corpus / SEED).read_text() + "\n\nOne more paragraph about iron.\n")
     second = build_index(settings, FakeEmbedder()).generation
     assert first != second
-    yield settings.index_dir, first, second
+    return settings.index_dir, first, second
 
 
 # --- build ----------------------------------------------------------------------------------------

@@ -32,16 +32,16 @@ ORIGIN = "https://blog.oleus.example"
 
 
 def make_settings(built: Settings, tmp: Path, **kw: Any) -> Settings:
-    base: dict[str, Any] = dict(
-        index_dir=built.index_dir,
-        db_path=tmp / "q.sqlite3",
-        staff_key=STAFF_KEY,
-        admin_key=ADMIN_KEY,
-        rate_limit_per_minute=100_000,
-        rate_limit_burst=100_000,
-        auth_failure_burst=100_000,  # wrong keys are throttled in test_security_abuse
-        reload_poll_seconds=0,
-    )
+    base: dict[str, Any] = {
+        "index_dir": built.index_dir,
+        "db_path": tmp / "q.sqlite3",
+        "staff_key": STAFF_KEY,
+        "admin_key": ADMIN_KEY,
+        "rate_limit_per_minute": 100_000,
+        "rate_limit_burst": 100_000,
+        "auth_failure_burst": 100_000,  # wrong keys are throttled in test_security_abuse
+        "reload_poll_seconds": 0,
+    }
     return Settings(**{**base, **kw})
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from askoleus.sentences import sentence_spans, split_sentences
@@ -133,7 +135,7 @@ def test_sentence_spans_are_trimmed_offsets_into_the_text() -> None:
         "Magnesium helps ATP.",
         "Rest when it is a one-off.",
     ]
-    assert all(e1 <= s2 for (_, e1), (s2, _) in zip(spans, spans[1:]))
+    assert all(e1 <= s2 for (_, e1), (s2, _) in itertools.pairwise(spans))
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\n"])

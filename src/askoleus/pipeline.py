@@ -18,8 +18,7 @@ from askoleus import __version__
 from askoleus.chunk import ChunkerSettings, chunk_article, fit_to_limit
 from askoleus.config import Settings
 from askoleus.documents import Article, Chunk
-from askoleus.encoders import Embedder, text_hash
-from askoleus.encoders import encoder_record
+from askoleus.encoders import Embedder, encoder_record, text_hash
 from askoleus.errors import BuildError, IndexCorrupt
 from askoleus.index.loaded import LoadedIndex, load_generation
 from askoleus.index.store import IndexStore, new_generation_id, write_manifest

@@ -63,7 +63,7 @@ class QueryEncoder:
             if text in self._cache:
                 self._cache.move_to_end(text)
                 return self._cache[text]
-        vec = self.embedder.encode([text])[0]
+        vec: np.ndarray = self.embedder.encode([text])[0]
         with self._lock:
             self._cache[text] = vec
             if len(self._cache) > self.size:

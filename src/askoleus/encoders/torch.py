@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -27,8 +28,8 @@ class SentenceTransformerEmbedder:
         import transformers
         from sentence_transformers import SentenceTransformer
 
-        transformers.logging.disable_progress_bar()
-        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # untyped upstream
+        transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
 
         if threads:
             torch.set_num_threads(threads)
@@ -43,11 +44,13 @@ class SentenceTransformerEmbedder:
         if not dim:
             raise ConfigError(f"model {name!r} does not report an embedding dimension")
         self.dim = int(dim)
+        if not self.model.max_seq_length:
+            raise ConfigError(f"model {name!r} does not report its maximum sequence length")
         self.max_tokens = int(self.model.max_seq_length)
         self._tokenizer = self.model.tokenizer
         self._lock = threading.Lock()
         self._torch = torch
-        self._traced: tuple[object, list[str]] | None = None  # see prepare_queries
+        self._traced: tuple[Any, list[str]] | None = None  # see prepare_queries
         self.model.eval()  # model.encode sets this on every call; the direct path relies on it
         # One batch can skip model.encode's per-call bookkeeping (kwarg validation through
         # inspect.signature, eval() over every submodule, sorting): ~3 ms of a ~12 ms query.
@@ -84,7 +87,8 @@ class SentenceTransformerEmbedder:
         questions of several lengths; otherwise (or if tracing fails) queries stay on the eager path.
         Called by the server at start-up; returns whether the trace is in use.
         """
-        torch = self._torch
+        import torch  # already loaded by __init__; imported here so the types are known
+
         modules = list(self.model.children())
         first = modules[0] if modules else None
         inner = getattr(first, "auto_model", None) or getattr(first, "model", None)
@@ -105,7 +109,8 @@ class SentenceTransformerEmbedder:
                 self.model = model
 
             def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-                return self.model(**dict(zip(names, tensors, strict=True)), return_dict=False)[0]
+                hidden: torch.Tensor = self.model(**dict(zip(names, tensors, strict=True)), return_dict=False)[0]
+                return hidden
 
         probes = [
             "Why do my legs feel heavy when I run?",
@@ -115,10 +120,10 @@ class SentenceTransformerEmbedder:
         with self._lock:
             try:
                 features = self.model.preprocess([probes[0]])
-                names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in features]
+                names: list[str] = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in features]
                 with torch.no_grad(), warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # TracerWarnings about shape checks: see the probes
-                    traced = torch.jit.trace(
+                    traced = torch.jit.trace(  # type: ignore[no-untyped-call]  # untyped in torch
                         LastHidden(inner).eval(), tuple(features[k] for k in names), check_trace=False
                     )
                 self._traced = (traced, names)
@@ -140,7 +145,8 @@ class SentenceTransformerEmbedder:
             for module in list(self.model.children())[1:]:
                 features = module(features)
             vectors = torch.nn.functional.normalize(features["sentence_embedding"], p=2, dim=1)
-        return vectors.float().numpy()
+        out: np.ndarray = vectors.float().numpy()
+        return out
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         """What model.encode computes for a single batch: tokenize, forward, normalise."""
@@ -149,7 +155,8 @@ class SentenceTransformerEmbedder:
             features = self.model.preprocess(texts)
             out = self.model(features)
             vectors = torch.nn.functional.normalize(out["sentence_embedding"], p=2, dim=1)
-        return vectors.float().numpy()
+        result: np.ndarray = vectors.float().numpy()
+        return result
 
     def encode_passages(
         self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32

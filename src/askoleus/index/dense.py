@@ -16,9 +16,10 @@ def build_dense(vectors: np.ndarray, hnsw_threshold: int) -> tuple[faiss.Index, 
     """A FAISS index for vectors and the name of its kind ("flat-ip" or "hnsw-ip")."""
     n, dim = vectors.shape
     if n > hnsw_threshold:
-        index: faiss.Index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index.hnsw.efSearch = HNSW_EF_SEARCH
+        hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        hnsw.hnsw.efSearch = HNSW_EF_SEARCH
+        index: faiss.Index = hnsw
         kind = "hnsw-ip"
     else:
         index = faiss.IndexFlatIP(dim)
