@@ -52,3 +52,7 @@ class Answer(BaseModel):
     conversation_id: str = Field(description="Pass back to ask a follow-up question")
     index_generation: str = Field(description="Index generation that produced this answer")
     took_ms: float = Field(description="Server-side time to answer, in milliseconds")
+    mode: Literal["extractive", "generated"] = Field(
+        "extractive", description="extractive: quoted sentences; generated: model sentences that passed verification"
+    )
+    dropped_sentences: int = Field(0, ge=0, description="Generated sentences that verification dropped")

@@ -11,6 +11,8 @@ import numpy as np
 from askoleus.config import Settings
 from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import Hit, QueryEncoder, Retriever
+
+from .compose import Composer, Fallback, Mode, generated_composer
 from .conversations import Conversations, Turn
 from .extract import Quote, select_quotes
 from .models import Answer, Citation, Related, Status, Study
@@ -40,6 +42,7 @@ class Draft:
     quotes: list[Quote]
     related: list[Related]
     resolved: str | None  # the question as searched, remembered for follow-ups; None: nothing to remember
+    hits: tuple[Hit, ...] = ()  # the passages searched, for a generated answer (answered only)
 
 
 def compose(quotes: list[Quote], index: LoadedIndex) -> tuple[str, list[Citation]]:
@@ -79,9 +82,17 @@ def compose(quotes: list[Quote], index: LoadedIndex) -> tuple[str, list[Citation
 class Answerer:
     """Answers questions from one loaded generation at a time; only quotes and fixed templates."""
 
-    def __init__(self, settings: Settings, encoder: QueryEncoder, conversations: Conversations | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        encoder: QueryEncoder,
+        conversations: Conversations | None = None,
+        composer: Composer | None = None,
+    ) -> None:
         self.settings = settings
         self.encode = encoder
+        # generated answers when ASKOLEUS_LLM_BASE_URL is set; only `answered` drafts reach the model
+        self.composer = composer or generated_composer(settings, encoder.embedder.encode)
         self.conversations = conversations or Conversations(
             settings.max_conversations, settings.conversation_turns, settings.conversation_ttl_seconds
         )
@@ -104,6 +115,11 @@ class Answerer:
             cid = Conversations.new_id()
         draft = self._draft(index, question, top_k or self.settings.top_k, previous)
         text, citations = compose(draft.quotes, index)
+        mode: Mode = "extractive"
+        dropped = 0
+        if draft.status == "answered" and draft.hits and self.composer is not None:
+            composed = self.composer.compose(question, list(draft.hits), index, Fallback(text, citations))
+            text, citations, mode, dropped = composed.text, composed.citations, composed.mode, len(composed.dropped)
         body = draft.text if not text else (f"{draft.text} {text}" if draft.status != "answered" else text)
         if draft.resolved is not None:
             positions = tuple(dict.fromkeys(q.hit.position for q in draft.quotes))
@@ -117,6 +133,8 @@ class Answerer:
             conversation_id=cid,
             index_generation=index.generation,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
+            mode=mode,
+            dropped_sentences=dropped,
         )
 
     def _search(self, index: LoadedIndex, text: str, k: int) -> tuple[list[Hit], np.ndarray, bool]:
@@ -154,7 +172,7 @@ class Answerer:
             related = _related(hits, self.settings.not_covered_threshold - RELATED_MARGIN)
             return Draft(NOT_COVERED_TEXT + (NOT_COVERED_RELATED if related else ""), "not_covered", [], related, None)
         quotes = select_quotes(index, hits, search_vec, max_sentences=n, question=question)
-        return Draft("", "answered", quotes, [], resolved)
+        return Draft("", "answered", quotes, [], resolved, tuple(hits))
 
 
 def coverage(index: LoadedIndex, hits: list[Hit], qv: np.ndarray, depth: int = 3) -> float:
