@@ -2,7 +2,8 @@
 
 A pure function of the draft, the passages the model was given and an encoder; it never calls the
 model. A sentence survives only if it cites a passage we gave, names no number, year, name, journal
-or product that the cited passage lacks, makes no disease claim, and is supported by what it cites.
+or product that the cited passage lacks, makes no disease claim, repeats no instruction aimed at a
+model, and is supported by what it cites.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ Reason = Literal[
     "no_marker",
     "unknown_marker",
     "disease_claim",
+    "instruction",
     "unsupported_number",
     "unsupported_name",
     "unsupported",
@@ -57,6 +59,15 @@ _CONDITION = re.compile(
     r"an(?:a)?emi\w*|diabet\w*|cancers?|tumou?rs?|depression|anxiety|insomnia|hypertension|inflammation|"
     r"injur(?:y|ies)|cramps?|dementia|alzheimer\w*|parkinson\w*|obesity|asthma|"
     r"\w+itis|(?!diagnos)\w+osis|\w+(?:a)?emia|\w+pathy|\w+pathies)\b",
+    re.IGNORECASE,
+)
+# Text addressed to a model rather than to a reader: an article may carry it, the answer never repeats it.
+_INSTRUCTION = re.compile(
+    r"(?:^|[\s\"'(])(?:system|assistant|developer|user)\s*:|"
+    r"\b(?:ignore|disregard|forget|override)\b[^.]{0,40}\b(?:instructions?|rules|prompts?|guidelines)\b|"
+    r"\b(?:reveal|print|show|output|repeat|leak|dump)\b[^.]{0,40}\b(?:keys?|passwords?|secrets?|"
+    r"environment|env|system prompt|prompts?|instructions|credentials|tokens?)\b|"
+    r"\b(?:system prompt|jailbreak|developer mode)\b|\byou are now\b",
     re.IGNORECASE,
 )
 _OPENERS = ":;(\"'\u2014\u2013\u201c\u2018"
@@ -242,6 +253,8 @@ def verify_sentence(
         return Dropped(sentence, "unknown_marker", f"no passage {unknown}")
     if disease_claim(claim):
         return Dropped(sentence, "disease_claim")
+    if _INSTRUCTION.search(claim):
+        return Dropped(sentence, "instruction")
     cited = [passages[n] for n in markers]
     evidence = "\n".join(p.evidence for p in cited)
     extra = sorted(numbers(claim) - numbers(evidence))
