@@ -60,7 +60,9 @@ def check(sentence: str, passages: list[Passage], embedder) -> Kept | Dropped:  
 def test_supported_sentences_are_kept_with_their_markers(sentence: str, passages, embedder) -> None:  # type: ignore[no-untyped-def]
     result = check(sentence, passages, embedder)
     assert isinstance(result, Kept), result
-    assert "[" not in result.text and result.markers and result.evidence
+    assert "[" not in result.text
+    assert result.markers
+    assert result.evidence
 
 
 @pytest.mark.parametrize(
@@ -85,7 +87,8 @@ def test_supported_sentences_are_kept_with_their_markers(sentence: str, passages
 )
 def test_every_rule_drops_what_it_must(sentence: str, reason: str, passages, embedder) -> None:  # type: ignore[no-untyped-def]
     result = check(sentence, passages, embedder)
-    assert isinstance(result, Dropped) and result.reason == reason, result
+    assert isinstance(result, Dropped), result
+    assert result.reason == reason, result
 
 
 def test_a_fact_must_be_in_the_passage_it_cites_not_just_any_passage(passages, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -95,7 +98,8 @@ def test_a_fact_must_be_in_the_passage_it_cites_not_just_any_passage(passages, e
     wrong = check(
         "A 2024 Cell Metabolism study found oleuropein activates mitochondrial calcium uptake [1].", passages, embedder
     )
-    assert isinstance(right, Kept) and isinstance(wrong, Dropped)
+    assert isinstance(right, Kept)
+    assert isinstance(wrong, Dropped)
 
 
 def test_too_little_surviving_is_not_enough(passages, embedder) -> None:  # type: ignore[no-untyped-def]
