@@ -117,6 +117,8 @@ def test_a_hostile_sentence_is_dropped_and_the_supported_ones_kept(ask, hostile:
 
     answer = ask(IRON, say(draft))
     assert hostile not in answer.answer
+    assert len(answer.dropped_for_review) == 1
+    assert hostile in answer.dropped_for_review[0][0]  # kept for the staff review, never for the reader
     assert answer.mode == "generated"
     assert answer.dropped_sentences == 1
     assert OXYGEN in answer.answer

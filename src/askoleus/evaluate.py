@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .answer import Answer, Answerer
+from .answer.compose import ExtractiveComposer
 from .config import Settings
 from .embed import Embedder
 from .index.loaded import LoadedIndex
@@ -60,7 +61,9 @@ def evaluate_items(
     items: list[dict[str, Any]], settings: Settings, embedder: Embedder, index: LoadedIndex
 ) -> dict[str, Any]:
     """Run every item and aggregate the metrics."""
-    answerer = Answerer(settings, QueryEncoder(embedder))
+    answerer = Answerer(
+        settings, QueryEncoder(embedder), composer=ExtractiveComposer()
+    )  # generated: evaluate_generated
     ranks: list[int | None] = []
     facts, valid, disclaimers = [], [], []
     status_ok: dict[str, list[bool]] = defaultdict(list)

@@ -26,6 +26,7 @@ from .routing import (
     followup_kind,
     route,
 )
+from .verify import Dropped
 
 ANSWER_KINDS = ("body",)
 RELATED_MARGIN = 0.12
@@ -116,15 +117,15 @@ class Answerer:
         draft = self._draft(index, question, top_k or self.settings.top_k, previous)
         text, citations = compose(draft.quotes, index)
         mode: Mode = "extractive"
-        dropped = 0
+        dropped: tuple[Dropped, ...] = ()
         if draft.status == "answered" and draft.hits and self.composer is not None:
             composed = self.composer.compose(question, list(draft.hits), index, Fallback(text, citations))
-            text, citations, mode, dropped = composed.text, composed.citations, composed.mode, len(composed.dropped)
+            text, citations, mode, dropped = composed.text, composed.citations, composed.mode, composed.dropped
         body = draft.text if not text else (f"{draft.text} {text}" if draft.status != "answered" else text)
         if draft.resolved is not None:
             positions = tuple(dict.fromkeys(q.hit.position for q in draft.quotes))
             self.conversations.add(cid, Turn(draft.resolved, positions, index.generation))
-        return Answer(
+        answer = Answer(
             answer=f"{body}\n\n{self.settings.disclaimer}",
             status=draft.status,
             citations=citations,
@@ -134,8 +135,10 @@ class Answerer:
             index_generation=index.generation,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
             mode=mode,
-            dropped_sentences=dropped,
+            dropped_sentences=len(dropped),
         )
+        answer._dropped = [(d.text, d.reason) for d in dropped]
+        return answer
 
     def _search(self, index: LoadedIndex, text: str, k: int) -> tuple[list[Hit], np.ndarray, bool]:
         """Body passages for text, its vector, and whether the articles cover it."""
