@@ -16,7 +16,7 @@ from askoleus.answer import Answerer
 from askoleus.answer.compose import GeneratedComposer, LLMMetrics
 from askoleus.config import Settings
 from askoleus.evaluate import load_items
-from askoleus.evaluate_generated import evaluate_generated, unsupported_shown
+from askoleus.evaluate_generated import evaluate_generated, format_generated_report, unsupported_shown
 from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import QueryEncoder
 
@@ -29,7 +29,6 @@ QUESTIONS = [
     "Why is iron important for runners?",
     "What powers every stride when I run?",
     "What is oleuropein?",
-    "Is the heaviness always persistent, or can a bit of rest clear it?",
 ]
 
 
@@ -43,6 +42,7 @@ def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log = (base / "server.log").open("wb")
     args = ["--model", str(model), "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"]
+    args += ["--chat_format", "gemma"]  # the GGUF carries no chat template; llama.cpp would guess llama-2
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", *args], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 180
@@ -68,13 +68,15 @@ def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def settings(llama: str) -> Settings:
-    # a tiny model on 2 shared cores: generous budgets, the point is what verification lets through
+    # a tiny model on 2 shared cores (~40 s a call when the machine is busy): generous budgets, three
+    # passages, short drafts; the point is what verification lets through, not speed
     return Settings(
         llm_base_url=llama,
         llm_model="gemma-3-270m",
-        llm_timeout_seconds=90,
-        request_timeout_seconds=150,
-        llm_max_tokens=160,
+        llm_timeout_seconds=240,
+        request_timeout_seconds=400,
+        llm_max_tokens=96,
+        top_k=3,
     )
 
 
@@ -95,8 +97,8 @@ def test_no_unsupported_sentence_from_a_real_model_reaches_the_reader(settings, 
 
 
 def test_the_golden_set_through_the_real_model(settings, loaded: LoadedIndex, embedder) -> None:  # type: ignore[no-untyped-def]
-    items = [i for i in load_items(ROOT / "eval/golden.jsonl") if i["status"] == "answered"][:12]
+    items = [i for i in load_items(ROOT / "eval/golden.jsonl") if i["status"] == "answered"][:8]
     report = evaluate_generated(items, settings, embedder, loaded)
-    print(report)
+    print(format_generated_report(report))
     assert report["unsupported_shown"] == []
     assert report["answered"] >= 1
