@@ -44,7 +44,8 @@ import httpx  # noqa: E402
 import localserver  # noqa: E402
 from askoleus.config import Settings  # noqa: E402
 from askoleus.encoders import load_embedder  # noqa: E402
-from askoleus.index import build_index, load_current  # noqa: E402
+from askoleus.index import load_current  # noqa: E402
+from askoleus.pipeline import build_index  # noqa: E402
 from askoleus.qlog import QuestionLog  # noqa: E402
 
 DATA = ROOT / "bench" / "data"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 from pydantic.json_schema import SkipJsonSchema
 
 from askoleus.retrieve import Hit
@@ -63,3 +63,14 @@ class Answer(BaseModel):
     took_ms: float = Field(description="Server-side time to answer, in milliseconds")
     # the passages retrieved for this answer, for staff debugging: never serialised or documented
     passages: SkipJsonSchema[list[Hit]] = Field(default_factory=list, exclude=True, repr=False)
+    mode: Literal["extractive", "generated"] = Field(
+        "extractive", description="extractive: quoted sentences; generated: model sentences that passed verification"
+    )
+    dropped_sentences: int = Field(0, ge=0, description="Generated sentences that verification dropped")
+    # (sentence, reason) of each dropped sentence, for the staff review; never sent to a reader
+    _dropped: list[tuple[str, str]] = PrivateAttr(default_factory=list)
+
+    @property
+    def dropped_for_review(self) -> list[tuple[str, str]]:
+        """The dropped generated sentences and why (for the question log and the console)."""
+        return self._dropped

@@ -12,6 +12,7 @@ from askoleus.config import Settings
 from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import Hit, QueryEncoder, Retriever
 
+from .compose import Composer, Fallback, Mode, generated_composer
 from .conversations import Conversations, ConversationStore, Turn, new_conversation_id
 from .extract import Quote, answer_type, select_quotes, signals_kind
 from .languages import EMERGENCY, ENGLISH_ONLY, RELATED, localized_route, warm
@@ -27,6 +28,7 @@ from .routing import (
     route,
 )
 from .scope import asks_about_offer, coverage, near_domain, section_key, suggestions
+from .verify import Dropped
 
 ANSWER_KINDS = ("body",)
 OFFER_KINDS = ("body", "promo")  # promo and call-to-action blocks answer offer questions only
@@ -86,10 +88,16 @@ class Answerer:
     """Answers questions from one loaded generation at a time; only quotes and fixed templates."""
 
     def __init__(
-        self, settings: Settings, encoder: QueryEncoder, conversations: ConversationStore | None = None
+        self,
+        settings: Settings,
+        encoder: QueryEncoder,
+        conversations: ConversationStore | None = None,
+        composer: Composer | None = None,
     ) -> None:
         self.settings = settings
         self.encode = encoder
+        # generated answers when ASKOLEUS_LLM_BASE_URL is set; only `answered` replies reach the model
+        self.composer = composer or generated_composer(settings, encoder.embedder.encode)
         self.conversations: ConversationStore = (
             conversations  # an empty store is falsy (it has a length): compare with None
             if conversations is not None
@@ -117,6 +125,11 @@ class Answerer:
             cid = new_conversation_id()
         reply = self._reply(index, question, top_k or self.settings.top_k, previous)
         text, citations = compose(reply.quotes, index)
+        mode: Mode = "extractive"
+        dropped: tuple[Dropped, ...] = ()
+        if reply.status == "answered" and reply.hits and self.composer is not None:
+            composed = self.composer.compose(question, list(reply.hits), index, Fallback(text, citations))
+            text, citations, mode, dropped = composed.text, composed.citations, composed.mode, composed.dropped
         body = reply.text if not text else (f"{reply.text} {text}" if reply.status != "answered" else text)
         shown = previous.shown if previous else frozenset()
         offered = suggestions(index, reply.quotes, list(reply.hits), shown) if reply.status == "answered" else []
@@ -125,7 +138,7 @@ class Answerer:
             quoted = {section_key(q.hit.chunk.article_id, q.hit.chunk.anchor) for q in reply.quotes}
             seen = shown | quoted | {key for key, _ in offered}
             self.conversations.add(cid, Turn(reply.resolved, positions, index.generation, frozenset(seen)))
-        return Answer(
+        answer = Answer(
             answer=f"{body}\n\n{self.settings.disclaimer}",
             status=reply.status,
             citations=citations,
@@ -137,7 +150,11 @@ class Answerer:
             took_ms=round((time.perf_counter() - started) * 1000, 2),
             language=reply.language,
             passages=list(reply.hits),
+            mode=mode,
+            dropped_sentences=len(dropped),
         )
+        answer._dropped = [(d.text, d.reason) for d in dropped]
+        return answer
 
     def _search(self, index: LoadedIndex, text: str, k: int) -> tuple[list[Hit], np.ndarray, bool]:
         """Passages for text (promo blocks only for offer questions), its vector, and whether it is covered.

@@ -1,0 +1,22 @@
+"""The default composer: the published sentences already selected by answer.extract, as they are."""
+
+from __future__ import annotations
+
+from askoleus.answer.verify import Dropped
+from askoleus.index.loaded import LoadedIndex
+from askoleus.retrieve import Hit
+
+from .base import ComposedAnswer, Fallback
+
+
+class ExtractiveComposer:
+    """Quotes only: the answer is the extractive fallback itself."""
+
+    def compose(self, question: str, hits: list[Hit], index: LoadedIndex, fallback: Fallback) -> ComposedAnswer:
+        """The extractive answer."""
+        return extractive(fallback)
+
+
+def extractive(fallback: Fallback, reason: str | None = None, dropped: tuple[Dropped, ...] = ()) -> ComposedAnswer:
+    """The extractive answer, saying why it replaced a generated one (if it did) and what was dropped."""
+    return ComposedAnswer(fallback.text, fallback.citations, "extractive", dropped, 0, reason)
