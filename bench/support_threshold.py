@@ -24,8 +24,8 @@ from askoleus.config import Settings
 from askoleus.encoders import load_embedder
 from askoleus.evaluate import load_items
 from askoleus.index import load_current
-from askoleus.pipeline import build_index
 from askoleus.index.lexical import tokenize
+from askoleus.pipeline import build_index
 from askoleus.retrieve import Hit
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -95,7 +95,8 @@ def test_ask_answered_with_citations_markers_and_disclaimer(client: TestClient) 
     assert a["citations"]
     for c in a["citations"]:
         for field in ("n", "title", "url", "section", "snippet", "source", "score"):
-            assert field in c and c[field] not in ("", None), field
+            assert field in c, field
+            assert c[field] not in ("", None), field
         assert "#" in c["url"]
         assert c["url"].split("#", 1)[1]
         assert c["title"] == "Why your legs feel heavy when you run"

@@ -407,12 +407,17 @@ def test_phone_viewport_panel_fits(new_page: Callable[..., Any], host: Host) -> 
     ask(page, IRON_Q)
     box = page.get_by_role("dialog").bounding_box()
     assert box is not None
-    assert box["x"] >= 0 and box["y"] >= 0, box
-    assert box["x"] + box["width"] <= 375 + 0.5 and box["y"] + box["height"] <= 740 + 0.5, box
+    assert box["x"] >= 0, box
+    assert box["y"] >= 0, box
+    assert box["x"] + box["width"] <= 375 + 0.5, box
+    assert box["y"] + box["height"] <= 740 + 0.5, box
     assert box["width"] >= 360, box  # (nearly) full width on phones
     for name in ("Close chat", "Send"):
         b = page.get_by_role("button", name=name).bounding_box()
-        assert b and b["x"] >= 0 and b["x"] + b["width"] <= 375 and b["y"] + b["height"] <= 740, (name, b)
+        assert b is not None, name
+        assert b["x"] >= 0, (name, b)
+        assert b["x"] + b["width"] <= 375, (name, b)
+        assert b["y"] + b["height"] <= 740, (name, b)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 375  # no sideways scroll
     page.screenshot(path=str(ARTIFACTS / "widget-phone.png"))
     page.get_by_role("button", name="Close chat").click()

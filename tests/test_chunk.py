@@ -176,7 +176,8 @@ def test_a_long_paragraph_splits_at_sentence_boundaries_with_overlap(overlap: in
         idx = [SENTENCES.index(p) for p in parts]
         assert idx == list(range(idx[0], idx[0] + len(idx))), "consecutive sentences"
         windows.append(idx)
-    assert windows[0][0] == 0 and windows[-1][-1] == len(SENTENCES) - 1, "the whole paragraph is covered"
+    assert windows[0][0] == 0, "the whole paragraph is covered"
+    assert windows[-1][-1] == len(SENTENCES) - 1, "the whole paragraph is covered"
     for prev, nxt in itertools.pairwise(windows):
         assert nxt[0] == prev[-1] + 1 - overlap
 

@@ -69,7 +69,8 @@ def assert_one_line_error(r: Run, code: int = 1) -> str:
     assert r.returncode == code, (r.args, r.returncode, r.stderr[-2000:])
     assert "Traceback" not in r.stderr
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr[-2000:]
+    assert len(lines) == 1, r.stderr[-2000:]
+    assert lines[0].startswith("error: "), r.stderr[-2000:]
     assert r.stdout == ""
     return lines[0]
 

@@ -91,7 +91,7 @@ def test_activate_refuses_a_corrupt_generation_and_keeps_current(store: IndexSto
     store.activate("g1")
     bad = make_generation(store, "g2")
     (bad / "data.bin").write_bytes(b"vectorz")
-    with pytest.raises(IndexCorrupt, match="data.bin fails its sha256 check"):
+    with pytest.raises(IndexCorrupt, match=r"data\.bin fails its sha256 check"):
         store.activate("g2")
     assert store.current_id() == "g1"
 
@@ -282,12 +282,11 @@ def test_load_refuses_chunks_that_do_not_match_the_vectors(built_gen: Path) -> N
 def test_a_second_lock_while_the_first_is_held_raises_build_locked(store: IndexStore) -> None:
     """flock is per open file description, so a second lock() conflicts even within one process."""
     with store.lock():
-        with pytest.raises(BuildLocked, match=f"another build \\(pid {os.getpid()}\\) is running"):
-            with store.lock():
-                pass
-        with pytest.raises(BuildLocked):  # the failed attempt did not release the holder's lock
-            with store.lock():
-                pass
+        with pytest.raises(BuildLocked, match=f"another build \\(pid {os.getpid()}\\) is running"), store.lock():
+            pass
+        # the failed attempt did not release the holder's lock
+        with pytest.raises(BuildLocked), store.lock():
+            pass
     with store.lock():  # released on exit
         pass
 
@@ -349,7 +348,7 @@ def test_clean_leftovers_keeps_the_current_generation_even_without_manifest(stor
     (store.generations / "g1" / MANIFEST).unlink()
     store.clean_leftovers()
     assert (store.generations / "g1").is_dir()
-    with pytest.raises(IndexCorrupt, match="manifest.json is missing"):
+    with pytest.raises(IndexCorrupt, match=r"manifest\.json is missing"):
         load_current(store.root)
 
 

@@ -150,7 +150,8 @@ def check_answer(answer: dict, index: LoadedIndex, forbidden: list[str]) -> None
     quoted: dict[int, list[str]] = {}
     if rest:
         parts = NUMBERED.split(rest)  # sentence, n, sentence, n, ..., ""
-        assert len(parts) >= 3 and parts[-1] == "", rest
+        assert len(parts) >= 3, rest
+        assert parts[-1] == "", rest
         for sentence, n in zip(parts[0::2], parts[1::2], strict=False):
             sentence = sentence.strip()
             # verbatim from the very passage its marker cites

@@ -80,7 +80,8 @@ def peer(app: FastAPI, host: str) -> httpx.AsyncClient:
 def assert_error(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert r.status_code == status, r.text
     data = r.json()
-    assert set(data) == {"error"} and set(data["error"]) == {"code", "message", "request_id"}, data
+    assert set(data) == {"error"}, data
+    assert set(data["error"]) == {"code", "message", "request_id"}, data
     assert data["error"]["code"] == code
     return data  # type: ignore[no-any-return]
 
