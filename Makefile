@@ -62,8 +62,8 @@ services:
 	  else echo "warning: $$missing missing and not root: the shared-state tests will be skipped"; fi; \
 	fi
 
-## Tests (pytest; "no tests ran" is a failure), then the golden-set evaluation gate
-test: install-test chromium services
+## The lint and type gate, then the tests (pytest; "no tests ran" is a failure), then the evaluation gates
+test: lint install-test chromium services
 	@set +e; $(BIN)/python -m pytest; rc=$$?; set -e; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 	$(MAKE) --no-print-directory eval
@@ -71,7 +71,8 @@ test: install-test chromium services
 eval: install
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	ASKOLEUS_INDEX_DIR=$$tmp/index $(BIN)/askoleus build && \
-	ASKOLEUS_INDEX_DIR=$$tmp/index $(BIN)/askoleus eval eval/golden.jsonl
+	ASKOLEUS_INDEX_DIR=$$tmp/index $(BIN)/askoleus eval eval/golden.jsonl && \
+	$(BIN)/askoleus eval-routing
 
 clean:
 	rm -rf $(VENV) index/generations index/CURRENT index/tmp tests/artifacts

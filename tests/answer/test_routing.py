@@ -9,7 +9,7 @@ import pytest
 from askoleus.answer.routing import asks_for_reference, followup_kind, route
 from askoleus.answer.routing_eval import evaluate_routing, load
 
-EVAL = Path(__file__).resolve().parents[1] / "eval"
+EVAL = Path(__file__).resolve().parents[2] / "eval"
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import QueryEncoder
 from scripted_model import ScriptedModel, passage_number, raw, say, serve, stall, status
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 IRON = "Why is iron important for runners?"
 RECOVERY = "What should a recovery day look like?"
 OXYGEN = "Iron carries oxygen to the mitochondria that need it to produce ATP"

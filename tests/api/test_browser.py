@@ -32,8 +32,8 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
 expect = sync_api.expect
 
-PAGES = Path(__file__).parent / "browser_pages"
-ARTIFACTS = Path(__file__).parent / "artifacts"
+PAGES = Path(__file__).parents[1] / "browser_pages"
+ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -638,7 +638,7 @@ def test_slow_answer_times_out_with_a_friendly_message(new_page: Callable[..., A
 
 # ------------------------------------------------------------------ shared helpers, follow-ups, language, errors
 
-STATIC = Path(__file__).parents[1] / "src" / "askoleus" / "static"
+STATIC = Path(__file__).parents[2] / "src" / "askoleus" / "static"
 SHARED = re.compile(r"// ---- shared:begin.*?// ---- shared:end", re.S)
 
 

@@ -19,7 +19,7 @@ from askoleus.errors import IndexCorrupt
 from askoleus.index import load_current
 from askoleus.pipeline import build_index
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 QUESTIONS = [
     "Why do my legs feel heavy when I run?",
     "iron",

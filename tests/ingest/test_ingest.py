@@ -24,10 +24,10 @@ from askoleus.ingest import (
 from askoleus.ingest.common import article_id, slugify
 from askoleus.ingest.references import cited_references
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "corpus"
 SEED = CORPUS / "why-your-legs-feel-heavy-when-you-run.txt"
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "articles"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "articles"
 SITE_TREE = FIXTURES.parent / "site"
 SITE = "https://oleus.example/blog"
 
