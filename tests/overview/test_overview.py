@@ -248,8 +248,9 @@ def test_gap_topics_group_questions_by_meaning(embedder: Any) -> None:
 
 def test_gap_topics_name_the_closest_article_only_when_near(embedder: Any, loaded: Any) -> None:
     from askoleus.answer import Answerer
+    from askoleus.retrieve import QueryEncoder
 
-    retriever = Answerer(Settings(), embedder).retriever(loaded)
+    retriever = Answerer(Settings(), QueryEncoder(embedder)).retriever(loaded)
     questions = [GapQuestion("does iron help my legs feel less heavy when running uphill?", 2, 1, 1), GAPS[4]]
     topics = gap_topics(questions, embedder, retriever, threshold=0.6, floor=0.23)
     near = {t.topic: t.closest for t in topics}
