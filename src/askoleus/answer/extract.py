@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from askoleus.index.lexical import tokenize
+from askoleus.index.lexical import PREFIX, tokenize
 from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import Hit
 
@@ -68,9 +68,11 @@ class Weights:
     sentence: float = 0.6  # standalone sentence cosine with the question
     passage: float = 0.2  # the passage's fused retrieval score
     terms: float = 0.1  # share of the question's terms the sentence contains
-    echo: float = 0.3  # penalty when the sentence's words are mostly the question's own
+    lexical: float = 0.4  # share of the question's term weight (BM25 IDF) the sentence contains
+    follow: float = 0.1  # share of the sentence before's cosine: a restated question is followed by its answer
+    echo: float = 0.6  # penalty when the sentence's words are mostly the question's own
     cue: float = 0.08  # bonus when the sentence holds the kind of answer asked for
-    margin: float = 0.08  # further sentences must score within this of the best one
+    margin: float = 0.2  # further sentences must score within this of the best one
 
 
 WEIGHTS = Weights()
@@ -108,22 +110,34 @@ def _cue_pattern(kind: str | None, index: LoadedIndex, hit: Hit) -> re.Pattern[s
 def candidates(index: LoadedIndex, hits: list[Hit], qv: np.ndarray, question: str, w: Weights) -> list[Quote]:
     """Every sentence of the hits, scored as an answer to the question."""
     terms = set(tokenize(question))
+    weight = {t: index.lexical.idf(t) for t in terms}
+    total = sum(weight.values())
     kind = answer_type(question)
     quotes: list[Quote] = []
     for hit in hits:
         spans = index.sent_spans[hit.position]
-        sims = _in_context(index.sentence_vectors(hit.position), spans, hit.chunk.text) @ qv if spans else np.zeros(0)
+        vecs = index.sentence_vectors(hit.position)
+        sims = _in_context(vecs, spans, hit.chunk.text) @ qv if spans else np.zeros(0)
+        raw = vecs @ qv if spans else np.zeros(0)
         cue = _cue_pattern(kind, index, hit)
         for j, (s, e) in enumerate(spans):
             text = hit.chunk.text[s:e]
             own = set(tokenize(text))
             overlap = len(terms & own) / len(terms) if terms else 0.0
-            score = w.sentence * float(sims[j]) + w.passage * hit.score + w.terms * overlap
+            lexical = sum(weight[t] for t in terms if _contains(own, t)) / total if total else 0.0
+            score = w.sentence * float(sims[j]) + w.passage * hit.score + w.terms * overlap + w.lexical * lexical
             score -= w.echo * echo_share(own, terms)
+            if j > 0:
+                score += w.follow * max(0.0, float(raw[j - 1]))
             if cue is not None and cue.search(text):
                 score += w.cue
             quotes.append(Quote(hit, j, text, score))
     return quotes
+
+
+def _contains(own: set[str], term: str) -> bool:
+    """The sentence has the term, or a word sharing its first PREFIX letters (a typo, another form)."""
+    return term in own or (len(term) >= PREFIX and any(t[:PREFIX] == term[:PREFIX] for t in own if len(t) >= PREFIX))
 
 
 def _in_context(vecs: np.ndarray, spans: list[tuple[int, int]], text: str) -> np.ndarray:
