@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 
 import numpy as np
+from wordfreq import zipf_frequency
 
 from askoleus.index.lexical import STOPWORDS
 from askoleus.index.loaded import LoadedIndex
@@ -23,6 +24,9 @@ _OFFER = re.compile(
 # How much worse the question matches its best sentence than its known words alone do, before the
 # words the articles never use count as the real subject (measured on the tune split, README).
 NEAR_DOMAIN_MARGIN = 0.10
+# Words this common in general English (Zipf 5.5: about 300 per million words) say how a
+# question is asked ("make", "good", "year"), not what it is about, so they are never its subject.
+COMMON_ZIPF = 5.5
 
 
 def asks_about_offer(question: str) -> bool:
@@ -62,12 +66,17 @@ def near_domain(
     paraphrase ("which mineral ferries O2 …") also uses unknown words, but they carry its match:
     dropping them makes the best sentence fit worse.
     """
-    words = [w for w in _WORD.findall(question.lower()) if w not in STOPWORDS]
+    words = [w for w in _WORD.findall(question.lower()) if w not in STOPWORDS and not _common(w)]
     known = [w for w in words if index.lexical.knows(w)]
     if not known or len(known) == len(words):
         return False
     _, vec = best_sentence(index, hits, qv)
     return float(vec @ qv) - float(vec @ encode(" ".join(known))) < -NEAR_DOMAIN_MARGIN
+
+
+def _common(word: str) -> bool:
+    """A word so frequent in general English that it cannot be what a question is about."""
+    return zipf_frequency(word, "en") >= COMMON_ZIPF
 
 
 def section_key(article_id: str, anchor: str) -> str:
