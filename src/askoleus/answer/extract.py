@@ -26,7 +26,7 @@ _SIGNPOST = re.compile(
 )
 NEAR_DUPLICATE = 0.92
 ECHO_FREE = 0.4  # a sentence sharing this much with the question is relevant, not yet an echo
-CONTEXT = 0.5  # weight of the sentence before, for a sentence that leans on it
+CONTEXT = 0.25  # weight of the sentence before, for a sentence that leans on it
 
 # What kind of answer a question asks for, and what a sentence giving that kind of answer contains.
 _ANSWER_TYPES: list[tuple[str, re.Pattern[str]]] = [
@@ -36,6 +36,12 @@ _ANSWER_TYPES: list[tuple[str, re.Pattern[str]]] = [
     ("number", re.compile(r"\bhow (?:many|much)\b", re.I)),
     ("cause", re.compile(r"^\s*why\b|\bwhat (?:causes?|makes)\b|\breasons?\b", re.I)),
     ("definition", re.compile(r"^\s*what (?:is|are|does .{1,40} mean)\b", re.I)),
+    (
+        "verdict",
+        re.compile(
+            r"^\s*(?:is|are|does|do|can|could|should|shoud|will|would|am)\b|\b(?:is (?:that|it|this)|should i)\b", re.I
+        ),
+    ),
 ]
 _CUES: dict[str, re.Pattern[str]] = {
     "price": re.compile(r"[€$£]\s?\d|\b\d+(?:[.,]\d+)?\s?(?:€|eur|euros?|dollars?|pounds?)\b", re.I),
@@ -48,6 +54,8 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"\b(?:because|causes?|caused|reasons?|driven by|due to|so that|leads? to|why|when .+ cannot)\b", re.I
     ),
     "definition": re.compile(r"\b(?:is|are|means?|refers to)\b", re.I),
+    # a yes/no question is answered by a sentence that rules something in or out
+    "verdict": re.compile(r"\b(?:not|no|never|rather than|only|exactly|whole)\b|n't\b", re.I),
 }
 
 
@@ -72,6 +80,7 @@ class Weights:
     follow: float = 0.1  # share of the sentence before's cosine: a restated question is followed by its answer
     echo: float = 0.6  # penalty when the sentence's words are mostly the question's own
     cue: float = 0.08  # bonus when the sentence holds the kind of answer asked for
+    verdict: float = 0.3  # bonus for a yes/no question's sentence that rules something in or out
     margin: float = 0.2  # further sentences must score within this of the best one
 
 
@@ -86,6 +95,7 @@ class Quote:
     sentence_pos: int
     text: str
     score: float
+    bonus: float = 0.0  # the part of score that ranks the opening only (answer-type cues), not the rest
 
 
 def echo_share(sentence_terms: set[str], question_terms: set[str]) -> float:
@@ -129,9 +139,8 @@ def candidates(index: LoadedIndex, hits: list[Hit], qv: np.ndarray, question: st
             score -= w.echo * echo_share(own, terms)
             if j > 0:
                 score += w.follow * max(0.0, float(raw[j - 1]))
-            if cue is not None and cue.search(text):
-                score += w.cue
-            quotes.append(Quote(hit, j, text, score))
+            bonus = (w.verdict if kind == "verdict" else w.cue) if cue is not None and cue.search(text) else 0.0
+            quotes.append(Quote(hit, j, text, score + bonus, bonus))
     return quotes
 
 
@@ -164,11 +173,11 @@ def select_quotes(
     quotes = [q for q in quotes if len(q.text.split()) >= 3 and not _SIGNPOST.search(q.text)]
     if not quotes:
         return []
-    best = quotes[0].score
+    best = quotes[0].score - quotes[0].bonus
     chosen: list[Quote] = []
     chosen_vecs: list[np.ndarray] = []
     for q in quotes:
-        if chosen and (q.score < best - weights.margin or _size(index, [*chosen, q]) > max_sentences):
+        if chosen and (q.score - q.bonus < best - weights.margin or _size(index, [*chosen, q]) > max_sentences):
             continue
         v = index.sentence_vectors(q.hit.position)[q.sentence_pos]
         if any(q.text == c.text or float(v @ cv) > NEAR_DUPLICATE for c, cv in zip(chosen, chosen_vecs, strict=True)):

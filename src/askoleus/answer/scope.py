@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 from wordfreq import zipf_frequency
 
-from askoleus.index.lexical import STOPWORDS
+from askoleus.index.lexical import STOPWORDS, tokenize
 from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import Hit
 
@@ -27,6 +27,9 @@ NEAR_DOMAIN_MARGIN = 0.10
 # Words this common in general English (Zipf 5.5: about 300 per million words) say how a
 # question is asked ("make", "good", "year"), not what it is about, so they are never its subject.
 COMMON_ZIPF = 5.5
+# A question is also covered when one sentence holds this share of its terms' IDF weight (a term
+# the articles never use weighs as much as their rarest), however loose the vector match is.
+LEXICAL_COVERAGE = 0.5
 
 
 def asks_about_offer(question: str) -> bool:
@@ -77,6 +80,22 @@ def near_domain(
 def _common(word: str) -> bool:
     """A word so frequent in general English that it cannot be what a question is about."""
     return zipf_frequency(word, "en") >= COMMON_ZIPF
+
+
+def lexical_coverage(index: LoadedIndex, question: str, hits: list[Hit], depth: int = 3) -> float:
+    """The largest share of the question's IDF weight that one sentence of the top hits contains."""
+    terms = set(tokenize(question))
+    rarest = max((index.lexical.idf(t) for t in terms), default=0.0)
+    weight = {t: index.lexical.idf(t) or rarest for t in terms}
+    total = sum(weight.values())
+    if not total:
+        return 0.0
+    best = 0.0
+    for h in hits[:depth]:
+        for s, e in index.sent_spans[h.position]:
+            own = set(tokenize(h.chunk.text[s:e]))
+            best = max(best, sum(weight[t] for t in terms if t in own) / total)
+    return best
 
 
 def section_key(article_id: str, anchor: str) -> str:
