@@ -30,6 +30,9 @@ COMMON_ZIPF = 5.5
 # A question is also covered when one sentence holds this share of its terms' IDF weight (a term
 # the articles never use weighs as much as their rarest), however loose the vector match is.
 LEXICAL_COVERAGE = 0.5
+# A question sharing no uncommon word with the articles ("best marathon shoes for flat feet?") is
+# covered only when its vectors match this well (above the tune split's off-topic questions).
+UNSHARED_COVERAGE = 0.5
 
 
 def asks_about_offer(question: str) -> bool:
@@ -67,12 +70,15 @@ def near_domain(
     "Is the Daily Shot vegan?": "vegan" occurs nowhere in the index, and the best sentence matches
     "Daily Shot" alone better than the whole question, so the match is about something else. A
     paraphrase ("which mineral ferries O2 …") also uses unknown words, but they carry its match:
-    dropping them makes the best sentence fit worse.
+    dropping them makes the best sentence fit worse. A question with no word of the articles at all
+    needs a clear vector match (UNSHARED_COVERAGE).
     """
     words = [w for w in _WORD.findall(question.lower()) if w not in STOPWORDS and not _common(w)]
     known = [w for w in words if index.lexical.knows(w)]
-    if not known or len(known) == len(words):
+    if len(known) == len(words):
         return False
+    if not known:  # a pure paraphrase: only its vector speaks for it, so it must speak clearly
+        return coverage(index, hits, qv) < UNSHARED_COVERAGE
     _, vec = best_sentence(index, hits, qv)
     return float(vec @ qv) - float(vec @ encode(" ".join(known))) < -NEAR_DOMAIN_MARGIN
 
