@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from askoleus.index.lexical import tokenize
+from askoleus.index.lexical import PREFIX, tokenize
 from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import Hit
 
@@ -26,7 +26,7 @@ _SIGNPOST = re.compile(
 )
 NEAR_DUPLICATE = 0.92
 ECHO_FREE = 0.4  # a sentence sharing this much with the question is relevant, not yet an echo
-CONTEXT = 0.5  # weight of the sentence before, for a sentence that leans on it
+CONTEXT = 0.25  # weight of the sentence before, for a sentence that leans on it
 
 # What kind of answer a question asks for, and what a sentence giving that kind of answer contains.
 _ANSWER_TYPES: list[tuple[str, re.Pattern[str]]] = [
@@ -36,6 +36,12 @@ _ANSWER_TYPES: list[tuple[str, re.Pattern[str]]] = [
     ("number", re.compile(r"\bhow (?:many|much)\b", re.I)),
     ("cause", re.compile(r"^\s*why\b|\bwhat (?:causes?|makes)\b|\breasons?\b", re.I)),
     ("definition", re.compile(r"^\s*what (?:is|are|does .{1,40} mean)\b", re.I)),
+    (
+        "verdict",
+        re.compile(
+            r"^\s*(?:is|are|does|do|can|could|should|shoud|will|would|am)\b|\b(?:is (?:that|it|this)|should i)\b", re.I
+        ),
+    ),
 ]
 _CUES: dict[str, re.Pattern[str]] = {
     "price": re.compile(r"[€$£]\s?\d|\b\d+(?:[.,]\d+)?\s?(?:€|eur|euros?|dollars?|pounds?)\b", re.I),
@@ -48,6 +54,8 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"\b(?:because|causes?|caused|reasons?|driven by|due to|so that|leads? to|why|when .+ cannot)\b", re.I
     ),
     "definition": re.compile(r"\b(?:is|are|means?|refers to)\b", re.I),
+    # a yes/no question is answered by a sentence that rules something in or out
+    "verdict": re.compile(r"\b(?:not|no|never|rather than|only|exactly|whole)\b|n't\b", re.I),
 }
 
 
@@ -68,9 +76,12 @@ class Weights:
     sentence: float = 0.6  # standalone sentence cosine with the question
     passage: float = 0.2  # the passage's fused retrieval score
     terms: float = 0.1  # share of the question's terms the sentence contains
-    echo: float = 0.3  # penalty when the sentence's words are mostly the question's own
+    lexical: float = 0.4  # share of the question's term weight (BM25 IDF) the sentence contains
+    follow: float = 0.1  # share of the sentence before's cosine: a restated question is followed by its answer
+    echo: float = 0.6  # penalty when the sentence's words are mostly the question's own
     cue: float = 0.08  # bonus when the sentence holds the kind of answer asked for
-    margin: float = 0.08  # further sentences must score within this of the best one
+    verdict: float = 0.3  # bonus for a yes/no question's sentence that rules something in or out
+    margin: float = 0.2  # further sentences must score within this of the best one
 
 
 WEIGHTS = Weights()
@@ -84,6 +95,7 @@ class Quote:
     sentence_pos: int
     text: str
     score: float
+    bonus: float = 0.0  # the part of score that ranks the opening only (answer-type cues), not the rest
 
 
 def echo_share(sentence_terms: set[str], question_terms: set[str]) -> float:
@@ -108,22 +120,33 @@ def _cue_pattern(kind: str | None, index: LoadedIndex, hit: Hit) -> re.Pattern[s
 def candidates(index: LoadedIndex, hits: list[Hit], qv: np.ndarray, question: str, w: Weights) -> list[Quote]:
     """Every sentence of the hits, scored as an answer to the question."""
     terms = set(tokenize(question))
+    weight = {t: index.lexical.idf(t) for t in terms}
+    total = sum(weight.values())
     kind = answer_type(question)
     quotes: list[Quote] = []
     for hit in hits:
         spans = index.sent_spans[hit.position]
-        sims = _in_context(index.sentence_vectors(hit.position), spans, hit.chunk.text) @ qv if spans else np.zeros(0)
+        vecs = index.sentence_vectors(hit.position)
+        sims = _in_context(vecs, spans, hit.chunk.text) @ qv if spans else np.zeros(0)
+        raw = vecs @ qv if spans else np.zeros(0)
         cue = _cue_pattern(kind, index, hit)
         for j, (s, e) in enumerate(spans):
             text = hit.chunk.text[s:e]
             own = set(tokenize(text))
             overlap = len(terms & own) / len(terms) if terms else 0.0
-            score = w.sentence * float(sims[j]) + w.passage * hit.score + w.terms * overlap
+            lexical = sum(weight[t] for t in terms if _contains(own, t)) / total if total else 0.0
+            score = w.sentence * float(sims[j]) + w.passage * hit.score + w.terms * overlap + w.lexical * lexical
             score -= w.echo * echo_share(own, terms)
-            if cue is not None and cue.search(text):
-                score += w.cue
-            quotes.append(Quote(hit, j, text, score))
+            if j > 0:
+                score += w.follow * max(0.0, float(raw[j - 1]))
+            bonus = (w.verdict if kind == "verdict" else w.cue) if cue is not None and cue.search(text) else 0.0
+            quotes.append(Quote(hit, j, text, score + bonus, bonus))
     return quotes
+
+
+def _contains(own: set[str], term: str) -> bool:
+    """The sentence has the term, or a word sharing its first PREFIX letters (a typo, another form)."""
+    return term in own or (len(term) >= PREFIX and any(t[:PREFIX] == term[:PREFIX] for t in own if len(t) >= PREFIX))
 
 
 def _in_context(vecs: np.ndarray, spans: list[tuple[int, int]], text: str) -> np.ndarray:
@@ -150,11 +173,11 @@ def select_quotes(
     quotes = [q for q in quotes if len(q.text.split()) >= 3 and not _SIGNPOST.search(q.text)]
     if not quotes:
         return []
-    best = quotes[0].score
+    best = quotes[0].score - quotes[0].bonus
     chosen: list[Quote] = []
     chosen_vecs: list[np.ndarray] = []
     for q in quotes:
-        if chosen and (q.score < best - weights.margin or _size(index, [*chosen, q]) > max_sentences):
+        if chosen and (q.score - q.bonus < best - weights.margin or _size(index, [*chosen, q]) > max_sentences):
             continue
         v = index.sentence_vectors(q.hit.position)[q.sentence_pos]
         if any(q.text == c.text or float(v @ cv) > NEAR_DUPLICATE for c, cv in zip(chosen, chosen_vecs, strict=True)):

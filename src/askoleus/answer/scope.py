@@ -6,8 +6,9 @@ import re
 from collections.abc import Callable
 
 import numpy as np
+from wordfreq import zipf_frequency
 
-from askoleus.index.lexical import STOPWORDS
+from askoleus.index.lexical import STOPWORDS, tokenize
 from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import Hit
 
@@ -23,6 +24,15 @@ _OFFER = re.compile(
 # How much worse the question matches its best sentence than its known words alone do, before the
 # words the articles never use count as the real subject (measured on the tune split, README).
 NEAR_DOMAIN_MARGIN = 0.10
+# Words this common in general English (Zipf 5.5: about 300 per million words) say how a
+# question is asked ("make", "good", "year"), not what it is about, so they are never its subject.
+COMMON_ZIPF = 5.5
+# A question is also covered when one sentence holds this share of its terms' IDF weight (a term
+# the articles never use weighs as much as their rarest), however loose the vector match is.
+LEXICAL_COVERAGE = 0.5
+# A question sharing no uncommon word with the articles ("best marathon shoes for flat feet?") is
+# covered only when its vectors match this well (above the tune split's off-topic questions).
+UNSHARED_COVERAGE = 0.5
 
 
 def asks_about_offer(question: str) -> bool:
@@ -60,14 +70,38 @@ def near_domain(
     "Is the Daily Shot vegan?": "vegan" occurs nowhere in the index, and the best sentence matches
     "Daily Shot" alone better than the whole question, so the match is about something else. A
     paraphrase ("which mineral ferries O2 …") also uses unknown words, but they carry its match:
-    dropping them makes the best sentence fit worse.
+    dropping them makes the best sentence fit worse. A question with no word of the articles at all
+    needs a clear vector match (UNSHARED_COVERAGE).
     """
-    words = [w for w in _WORD.findall(question.lower()) if w not in STOPWORDS]
+    words = [w for w in _WORD.findall(question.lower()) if w not in STOPWORDS and not _common(w)]
     known = [w for w in words if index.lexical.knows(w)]
-    if not known or len(known) == len(words):
+    if len(known) == len(words):
         return False
+    if not known:  # a pure paraphrase: only its vector speaks for it, so it must speak clearly
+        return coverage(index, hits, qv) < UNSHARED_COVERAGE
     _, vec = best_sentence(index, hits, qv)
     return float(vec @ qv) - float(vec @ encode(" ".join(known))) < -NEAR_DOMAIN_MARGIN
+
+
+def _common(word: str) -> bool:
+    """A word so frequent in general English that it cannot be what a question is about."""
+    return zipf_frequency(word, "en") >= COMMON_ZIPF
+
+
+def lexical_coverage(index: LoadedIndex, question: str, hits: list[Hit], depth: int = 3) -> float:
+    """The largest share of the question's IDF weight that one sentence of the top hits contains."""
+    terms = set(tokenize(question))
+    rarest = max((index.lexical.idf(t) for t in terms), default=0.0)
+    weight = {t: index.lexical.idf(t) or rarest for t in terms}
+    total = sum(weight.values())
+    if not total:
+        return 0.0
+    best = 0.0
+    for h in hits[:depth]:
+        for s, e in index.sent_spans[h.position]:
+            own = set(tokenize(h.chunk.text[s:e]))
+            best = max(best, sum(weight[t] for t in terms if t in own) / total)
+    return best
 
 
 def section_key(article_id: str, anchor: str) -> str:

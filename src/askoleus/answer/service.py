@@ -27,7 +27,7 @@ from .routing import (
     followup_kind,
     route,
 )
-from .scope import asks_about_offer, coverage, near_domain, section_key, suggestions
+from .scope import LEXICAL_COVERAGE, asks_about_offer, coverage, lexical_coverage, near_domain, section_key, suggestions
 from .verify import Dropped
 
 ANSWER_KINDS = ("body",)
@@ -166,6 +166,8 @@ class Answerer:
         offer = asks_about_offer(text)
         hits = self.retriever(index).search(text, k, kinds=OFFER_KINDS if offer else ANSWER_KINDS, query_vector=vec)
         covered = coverage(index, hits, vec) >= self.settings.not_covered_threshold
+        if not covered:  # worded like one sentence of the articles: covered however loose the vector match
+            covered = lexical_coverage(index, text, hits) >= LEXICAL_COVERAGE
         if offer and not covered:  # promo blocks word offers their own way ("10% off" for "discount")
             covered = any(h.chunk.kind == "promo" for h in hits)
         if covered and not offer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -184,6 +185,16 @@ class LexicalIndex:
         if self._prefixes is None:
             self._prefixes = {t[:PREFIX] for t in vocab if len(t) >= PREFIX}
         return len(word) >= PREFIX and word.lower()[:PREFIX] in self._prefixes
+
+    def idf(self, term: str) -> float:
+        """BM25 inverse document frequency of a stemmed term (0.0 for a term no text uses)."""
+        vocab = getattr(self.bm25, "vocab_dict", None) or {}
+        i = vocab.get(term)
+        if i is None or self.size == 0:
+            return 0.0
+        indptr = self.bm25.scores["indptr"]
+        df = int(indptr[i + 1] - indptr[i])
+        return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
 
     def search(self, query: str) -> tuple[np.ndarray, float]:
         """BM25 score of every chunk for query, and the best score a chunk could reach for it.
