@@ -288,3 +288,43 @@ def test_the_generated_eval_shows_no_unsupported_sentence_on_the_hostile_script(
     }
     assert report["sentences"]["dropped"] >= report["generated"]  # every drafted hostile sentence was dropped
     assert report["generated"] >= 1
+
+
+@pytest.fixture(scope="module")
+def app(model, built, embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The whole API over the seed index, answering in generated mode through the scripted model."""
+    from fastapi.testclient import TestClient
+
+    from askoleus.api.app import create_app
+    from conftest import STAFF_KEY
+
+    tmp = tmp_path_factory.mktemp("generated-api")
+    settings = settings_for(
+        model,
+        index_dir=built.index_dir,
+        db_path=tmp / "q.sqlite3",
+        staff_key=STAFF_KEY,
+        rate_limit_per_minute=100_000,
+        rate_limit_burst=100_000,
+        reload_poll_seconds=0,
+    )
+    with TestClient(create_app(settings, embedder=embedder)) as client:
+        yield client
+
+
+def supported_with_one_hostile(p: str) -> str:
+    n = passage_number(p, "It carries oxygen")
+    return f"{OXYGEN} [{n}]. About 43% of runners are low [{n}]. {RISK} [{n}]."
+
+
+def test_metrics_count_model_calls_drops_and_answers_by_mode(app, model) -> None:  # type: ignore[no-untyped-def]
+    model.behaviour = say(supported_with_one_hostile)
+    r = app.post("/v1/ask", json={"question": IRON})
+    assert r.status_code == 200, r.text
+    assert r.json()["mode"] == "generated"
+    text = app.get("/metrics").text
+    assert 'askoleus_llm_calls_total{outcome="ok"}' in text
+    assert 'askoleus_llm_sentences_dropped_total{reason="unsupported_number"}' in text
+    assert 'askoleus_llm_answers_total{mode="generated"}' in text
+    assert "askoleus_llm_seconds_count" in text
+    assert "askoleus_llm_breaker_open 0.0" in text
