@@ -328,3 +328,26 @@ def test_metrics_count_model_calls_drops_and_answers_by_mode(app, model) -> None
     assert 'askoleus_llm_answers_total{mode="generated"}' in text
     assert "askoleus_llm_seconds_count" in text
     assert "askoleus_llm_breaker_open 0.0" in text
+
+
+def test_askoleus_eval_mode_generated_reports_verification_beside_the_usual_metrics(model, built, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from askoleus.cli import main
+
+    golden = tmp_path / "golden.jsonl"
+    golden.write_text("\n".join((ROOT / "eval/golden.jsonl").read_text().splitlines()[:4]) + "\n")
+    model.behaviour = say(mixed_draft)
+    env = {"ASKOLEUS_LLM_BASE_URL": model.url, "ASKOLEUS_LLM_MODEL": "scripted", "ASKOLEUS_LLM_TIMEOUT_SECONDS": "3"}
+    args = ["eval", str(golden), "--index", str(built.index_dir), "--no-check"]
+    result = CliRunner().invoke(main, [*args, "--mode", "generated"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "citation validity" in result.output  # the usual report comes first
+    assert "generated answers (scripted):" in result.output
+    assert "unsupported sentences shown after verification: 0 of" in result.output
+    plain = CliRunner().invoke(main, args, env=env)
+    assert plain.exit_code == 0, plain.output
+    assert "generated answers" not in plain.output
+    unset = CliRunner().invoke(main, [*args, "--mode", "generated"], env={"ASKOLEUS_LLM_BASE_URL": None})
+    assert unset.exit_code != 0
+    assert "ASKOLEUS_LLM_BASE_URL" in unset.output
