@@ -351,3 +351,55 @@ def test_askoleus_eval_mode_generated_reports_verification_beside_the_usual_metr
     unset = CliRunner().invoke(main, [*args, "--mode", "generated"], env={"ASKOLEUS_LLM_BASE_URL": None})
     assert unset.exit_code != 0
     assert "ASKOLEUS_LLM_BASE_URL" in unset.output
+
+
+def test_the_question_log_keeps_mode_and_dropped_sentences_for_staff_review_only(app, model) -> None:  # type: ignore[no-untyped-def]
+    from conftest import STAFF_KEY
+
+    staff = {"Authorization": f"Bearer {STAFF_KEY}"}
+    model.behaviour = say(supported_with_one_hostile)
+    reply = app.post("/v1/ask", json={"question": IRON})
+    assert reply.status_code == 200, reply.text
+    assert "43%" not in reply.text  # the reader never sees a dropped sentence, nor why it was dropped
+    answer_id = reply.json()["answer_id"]
+
+    (item,) = [i for i in app.get("/v1/console/questions", headers=staff).json()["items"] if i["id"] == answer_id]
+    assert item["mode"] == "generated"
+    assert item["dropped_sentences"] == 1
+    assert item["dropped"] == [{"text": "About 43% of runners are low [1].", "reason": "unsupported_number"}]
+
+    review = app.get("/v1/console/generated?days=1", headers=staff).json()
+    assert review["range"]["days"] == 1
+    assert review["generated"] >= 1
+    assert review["drafted"] >= 3
+    assert review["drop_rate"] == round(review["dropped"] / review["drafted"], 4)
+    mine = [s for s in review["sentences"] if s["id"] == answer_id]
+    assert mine == [
+        {
+            **{k: item[k] for k in ("id", "ts", "question", "mode")},
+            "text": item["dropped"][0]["text"],
+            "reason": "unsupported_number",
+        }
+    ]
+    assert review["reasons"]["unsupported_number"] >= 1
+    assert app.get("/v1/console/generated").status_code == 401
+
+
+def test_a_question_log_from_before_generated_answers_gains_the_columns(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from askoleus.qlog import SCHEMA, QuestionLog
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.executescript(SCHEMA)
+        db.execute(
+            "INSERT INTO questions (id, ts, question, status, answer, citations, generation)"
+            " VALUES ('old', strftime('%s', 'now'), 'q', 'answered', 'a', '[]', 'g1')"
+        )
+    log = QuestionLog(path)
+    (old,) = log.recent()
+    assert (old["mode"], old["dropped_sentences"], old["dropped"]) == ("extractive", 0, [])
+    review = log.generated_review(0, 2**40)
+    assert (review["answers"], review["drafted"], review["drop_rate"], review["sentences"]) == (0, 0, 0.0, [])
+    log.close()

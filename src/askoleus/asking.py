@@ -12,7 +12,7 @@ from askoleus.answer import Answer, Answerer
 from askoleus.config import Settings
 from askoleus.errors import InvalidRequest
 from askoleus.index.loaded import LoadedIndex
-from askoleus.qlog_store import LogStore
+from askoleus.qlog_store import Generated, LogStore
 from askoleus.retrieve import Hit, Mode
 
 questions_log = logging.getLogger("askoleus.questions")
@@ -87,6 +87,7 @@ class Asking:
                 answer.index_generation,
                 max((c.score for c in answer.citations), default=None),
                 latency_ms=answer.took_ms,
+                generated=Generated(answer.mode, answer.drafted_sentences, tuple(answer.dropped_for_review)),
             )
         if self.count is not None:
             self.count(answer.status)

@@ -97,7 +97,9 @@ class Answerer:
         self.settings = settings
         self.encode = encoder
         # generated answers when ASKOLEUS_LLM_BASE_URL is set; only `answered` replies reach the model
-        self.composer = composer or generated_composer(settings, encoder.embedder.encode)
+        if composer is None and settings.generated:
+            composer = generated_composer(settings, encoder.embedder.encode)
+        self.composer = composer
         self.conversations: ConversationStore = (
             conversations  # an empty store is falsy (it has a length): compare with None
             if conversations is not None
@@ -127,9 +129,11 @@ class Answerer:
         text, citations = compose(reply.quotes, index)
         mode: Mode = "extractive"
         dropped: tuple[Dropped, ...] = ()
+        drafted = 0
         if reply.status == "answered" and reply.hits and self.composer is not None:
             composed = self.composer.compose(question, list(reply.hits), index, Fallback(text, citations))
             text, citations, mode, dropped = composed.text, composed.citations, composed.mode, composed.dropped
+            drafted = composed.kept + len(dropped)
         body = reply.text if not text else (f"{reply.text} {text}" if reply.status != "answered" else text)
         shown = previous.shown if previous else frozenset()
         offered = suggestions(index, reply.quotes, list(reply.hits), shown) if reply.status == "answered" else []
@@ -154,6 +158,7 @@ class Answerer:
             dropped_sentences=len(dropped),
         )
         answer._dropped = [(d.text, d.reason) for d in dropped]
+        answer._drafted = drafted
         return answer
 
     def _search(self, index: LoadedIndex, text: str, k: int) -> tuple[list[Hit], np.ndarray, bool]:

@@ -29,7 +29,7 @@ class ComposedAnswer:
     citations: list[Citation]
     mode: Mode
     dropped: tuple[Dropped, ...] = ()
-    kept: int = 0  # generated sentences that survived verification (0 in extractive mode without a draft)
+    kept: int = 0  # drafted sentences that passed verification (also counted when the answer fell back)
     fallback_reason: str | None = None  # why the extractive answer was used instead of a generated one
 
     @property

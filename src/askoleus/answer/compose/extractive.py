@@ -17,6 +17,9 @@ class ExtractiveComposer:
         return extractive(fallback)
 
 
-def extractive(fallback: Fallback, reason: str | None = None, dropped: tuple[Dropped, ...] = ()) -> ComposedAnswer:
-    """The extractive answer, saying why it replaced a generated one (if it did) and what was dropped."""
-    return ComposedAnswer(fallback.text, fallback.citations, "extractive", dropped, 0, reason)
+def extractive(
+    fallback: Fallback, reason: str | None = None, dropped: tuple[Dropped, ...] = (), kept: int = 0
+) -> ComposedAnswer:
+    """The extractive answer, saying why it replaced a generated one (if it did), what was dropped and
+    how many drafted sentences had passed (the drop rate's denominator is kept + dropped)."""
+    return ComposedAnswer(fallback.text, fallback.citations, "extractive", dropped, kept, reason)

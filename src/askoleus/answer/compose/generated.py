@@ -163,7 +163,7 @@ class GeneratedComposer:
             self.metrics.calls.labels(failure).inc()
             self.metrics.failures.labels(failure).inc()
             log.warning("model call failed (%s); extractive answer", failure)
-            yield FinalEvent(self._fallback(fallback, failure, dropped), replace=shown)
+            yield FinalEvent(self._fallback(fallback, failure, dropped, len(kept)), replace=shown)
             return
         self.breaker.success()
         self.metrics.calls.labels("ok").inc()
@@ -172,7 +172,7 @@ class GeneratedComposer:
             yield FinalEvent(self._fallback(fallback, "empty"))
         elif not Verdict(tuple(kept), dropped).enough:
             log.info("%d of %d drafted sentences dropped; extractive answer", len(dropped), len(results))
-            yield FinalEvent(self._fallback(fallback, "too_little_survived", dropped), replace=shown)
+            yield FinalEvent(self._fallback(fallback, "too_little_survived", dropped, len(kept)), replace=shown)
         else:
             self.metrics.answers.labels("generated").inc()
             yield FinalEvent(numbering.answer(dropped))
@@ -210,11 +210,13 @@ class GeneratedComposer:
         threshold = self.settings.llm_support_threshold
         return await asyncio.to_thread(verify, sentences, passages, self.encode, threshold, cache)
 
-    def _fallback(self, fallback: Fallback, reason: str, dropped: tuple[Dropped, ...] = ()) -> ComposedAnswer:
+    def _fallback(
+        self, fallback: Fallback, reason: str, dropped: tuple[Dropped, ...] = (), kept: int = 0
+    ) -> ComposedAnswer:
         self.metrics.fallbacks.labels(reason).inc()
         self.metrics.answers.labels("extractive").inc()
         self._breaker_gauge()
-        return extractive(fallback, reason, dropped)
+        return extractive(fallback, reason, dropped, kept)
 
     def _breaker_gauge(self) -> None:
         self.metrics.breaker_open.set(1 if self.breaker.open else 0)
