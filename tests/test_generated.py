@@ -403,3 +403,61 @@ def test_a_question_log_from_before_generated_answers_gains_the_columns(tmp_path
     review = log.generated_review(0, 2**40)
     assert (review["answers"], review["drafted"], review["drop_rate"], review["sentences"]) == (0, 0, 0.0, [])
     log.close()
+
+
+def sse_events(client, question: str) -> list[tuple[str, dict]]:  # type: ignore[no-untyped-def, type-arg]
+    import json
+
+    with client.stream("POST", "/v1/ask/stream", json={"question": question}) as r:
+        assert r.status_code == 200
+        text = r.read().decode()
+    events = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def test_the_stream_sends_each_verified_sentence_before_the_rest_of_the_answer(app, model) -> None:  # type: ignore[no-untyped-def]
+    model.behaviour = say(supported_with_one_hostile)
+    events = sse_events(app, IRON)
+    names = [name for name, _ in events]
+    assert names == ["delta", "delta", "meta", "citations", "disclaimer", "done"]
+    first, second = events[0][1], events[1][1]
+    assert first["text"] == f"{OXYGEN}. [1]"
+    assert second["text"] == f" {RISK}. [1]"
+    assert [c["n"] for c in first["citations"]] == [1]  # the citation arrives with the sentence that adds it
+    assert second["citations"] == []
+    meta = events[2][1]
+    assert meta["mode"] == "generated"
+    assert meta["dropped_sentences"] == 1
+    assert "43%" not in str(events)
+    assert "answer" not in meta  # the text went out as deltas only
+
+
+def test_the_stream_replaces_shown_sentences_when_the_extractive_answer_takes_over(app, model) -> None:  # type: ignore[no-untyped-def]
+    def draft(p: str) -> str:
+        n = passage_number(p, "It carries oxygen")
+        return f"{OXYGEN} [{n}]. Iron tablets double your speed [{n}]. Smith proved it in 1999 [{n}]."
+
+    model.behaviour = say(draft)
+    events = sse_events(app, IRON)
+    names = [name for name, _ in events]
+    assert names == ["delta", "meta", "citations", "replace", "disclaimer", "done"]
+    assert events[0][1]["text"] == f"{OXYGEN}. [1]"  # shown while the draft went on
+    meta, replace = events[1][1], events[3][1]
+    assert meta["mode"] == "extractive"
+    assert meta["dropped_sentences"] == 2
+    assert replace["text"]  # the extractive answer, with its own markers
+    assert "double" not in replace["text"]
+    assert "Smith" not in replace["text"]
+
+
+def test_a_failed_model_streams_the_extractive_answer_as_today(app, model) -> None:  # type: ignore[no-untyped-def]
+    model.behaviour = status(500)
+    events = sse_events(app, IRON)
+    names = [name for name, _ in events]
+    assert names[:2] == ["meta", "citations"]
+    assert set(names[2:-2]) == {"delta"}
+    assert names[-2:] == ["disclaimer", "done"]
+    assert events[0][1]["mode"] == "extractive"

@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from askoleus.answer import Answer, Answerer
+from askoleus.answer.compose import SentenceEvent
 from askoleus.config import Settings
 from askoleus.errors import InvalidRequest
 from askoleus.index.loaded import LoadedIndex
@@ -73,10 +74,11 @@ class Asking:
         top_k: int | None = None,
         conversation_id: str | None = None,
         request_id: str = "",
+        on_sentence: Callable[[SentenceEvent], None] | None = None,
     ) -> Asked:
         """Answer a question, record it in the question log, count it, and log it when enabled."""
         question = self.check(question)
-        answer = self.answerer.ask(index, question, top_k, conversation_id)
+        answer = self.answerer.ask(index, question, top_k, conversation_id, on_sentence)
         answer_id = ""
         if self.qlog is not None:
             answer_id = self.qlog.record(

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from askoleus.answer.verify import Dropped
 from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import Hit
 
-from .base import ComposedAnswer, Fallback
+from .base import ComposedAnswer, Fallback, SentenceEvent
 
 
 class ExtractiveComposer:
     """Quotes only: the answer is the extractive fallback itself."""
 
-    def compose(self, question: str, hits: list[Hit], index: LoadedIndex, fallback: Fallback) -> ComposedAnswer:
-        """The extractive answer."""
+    def compose(
+        self,
+        question: str,
+        hits: list[Hit],
+        index: LoadedIndex,
+        fallback: Fallback,
+        on_sentence: Callable[[SentenceEvent], None] | None = None,
+    ) -> ComposedAnswer:
+        """The extractive answer (nothing is streamed sentence by sentence)."""
         return extractive(fallback)
 
 

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from askoleus.answer.models import Citation, Study
 from askoleus.answer.verify import Dropped, Encode, Kept, Passage, UnitVectors, Verdict, split_complete, verify
@@ -98,18 +98,32 @@ class GeneratedComposer:
         """Seconds the model may take for one answer."""
         return min(self.settings.llm_timeout_seconds, REQUEST_SHARE * self.settings.request_timeout_seconds)
 
-    def compose(self, question: str, hits: list[Hit], index: LoadedIndex, fallback: Fallback) -> ComposedAnswer:
+    def compose(
+        self,
+        question: str,
+        hits: list[Hit],
+        index: LoadedIndex,
+        fallback: Fallback,
+        on_sentence: Callable[[SentenceEvent], None] | None = None,
+    ) -> ComposedAnswer:
         """The verified generated answer, or the extractive one; for a worker thread (no running loop)."""
-        return asyncio.run(self.compose_async(question, hits, index, fallback))
+        return asyncio.run(self.compose_async(question, hits, index, fallback, on_sentence))
 
     async def compose_async(
-        self, question: str, hits: list[Hit], index: LoadedIndex, fallback: Fallback
+        self,
+        question: str,
+        hits: list[Hit],
+        index: LoadedIndex,
+        fallback: Fallback,
+        on_sentence: Callable[[SentenceEvent], None] | None = None,
     ) -> ComposedAnswer:
         """compose for async callers."""
         final: ComposedAnswer | None = None
         async for event in self.stream(question, hits, index, fallback):
             if isinstance(event, FinalEvent):
                 final = event.answer
+            elif on_sentence is not None:
+                on_sentence(event)
         assert final is not None  # stream always ends with a FinalEvent
         return final
 
