@@ -527,6 +527,68 @@ def test_api_text_is_rendered_inert(new_page: Callable[..., Any], host: Host) ->
     assert shadow_eval(page, "return root.activeElement?.classList.contains('card');") is True
 
 
+CITE = {
+    "n": 1,
+    "title": "Iron and running",
+    "url": "https://blog.example/iron#why",
+    "section": "Why iron",
+    "snippet": "Iron carries oxygen.",
+    "source": "iron.md",
+    "score": 0.8,
+    "chunk_id": "iron/1",
+    "references": [],
+}
+GENERATED_META = {
+    "status": "answered",
+    "conversation_id": "conv-gen-1",
+    "answer_id": "ans-gen-1",
+    "index_generation": "g",
+    "citations": [CITE],
+    "related": [],
+    "dropped_sentences": 0,
+}
+
+
+def test_generated_sentences_render_as_they_stream_with_their_citations(
+    new_page: Callable[..., Any], host: Host
+) -> None:
+    body = sse(
+        ("delta", {"text": "Iron carries oxygen to your muscles. [1]", "citations": [CITE]}),
+        ("delta", {"text": " Runners lose some of it. [1]", "citations": []}),
+        ("meta", {**GENERATED_META, "mode": "generated"}),
+        ("citations", {"citations": [CITE]}),
+        ("disclaimer", {"disclaimer": DISCLAIMER}),
+        ("done", {"status": "answered", "took_ms": 1.0}),
+    )
+    page = new_page()
+    host.open(page)
+    fake_api(page, lambda request: {"status": 200, "body": body, "headers": {"Content-Type": "text/event-stream"}})
+    open_widget(page)
+    bubble = ask(page, "why iron?")
+    expect(bubble.locator(".text")).to_have_text(re.compile(r"^Iron carries oxygen to your muscles\.\s?1? Runners"))
+    expect(bubble.locator(".text .cite")).to_have_count(2)  # both markers link to the streamed citation
+    expect(bubble.locator(".disclaimer").first).to_have_text(DISCLAIMER)
+
+
+def test_a_replacing_answer_takes_the_place_of_the_streamed_sentences(new_page: Callable[..., Any], host: Host) -> None:
+    body = sse(
+        ("delta", {"text": "A sentence the model drafted. [1]", "citations": [CITE]}),
+        ("meta", {**GENERATED_META, "mode": "extractive", "dropped_sentences": 2}),
+        ("citations", {"citations": [CITE]}),
+        ("replace", {"text": "The published sentence. [1]"}),
+        ("disclaimer", {"disclaimer": DISCLAIMER}),
+        ("done", {"status": "answered", "took_ms": 1.0}),
+    )
+    page = new_page()
+    host.open(page)
+    fake_api(page, lambda request: {"status": 200, "body": body, "headers": {"Content-Type": "text/event-stream"}})
+    open_widget(page)
+    bubble = ask(page, "why iron?")
+    expect(bubble.locator(".text")).to_contain_text("The published sentence.")
+    expect(bubble.locator(".text")).not_to_contain_text("drafted")
+    expect(bubble.locator(".text .cite")).to_have_count(1)
+
+
 def test_errors_keep_the_question_and_retry(new_page: Callable[..., Any], host: Host) -> None:
     page = new_page()
     host.open(page)
@@ -949,6 +1011,9 @@ def test_console_overview_charts_range_topics_and_csv(
     expect(page.get_by_role("img", name=re.compile("Not-covered and thumbs-down rates"))).to_be_visible()
     expect(page.get_by_role("img", name=re.compile("Answer latency per day"))).to_be_visible()
     expect(page.locator("#overview-range")).to_contain_text("(30 days")
+    generated = page.locator("#generated-result")
+    expect(generated.get_by_role("heading", name="Generated answers")).to_be_visible()
+    expect(generated).to_contain_text("No answer in this range was drafted by a language model")
 
     page.get_by_text("Data table: questions per day by status").click()
     row = day_row(page, dates["10"])
