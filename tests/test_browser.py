@@ -948,6 +948,7 @@ TAPER = [
     "how many weeks is a marathon taper?",
 ]
 SHOES = ["best running shoes for flat feet", "which running shoes suit flat feet?"]
+DROPPED = "A 2021 study of 312 runners proved it [1]."
 CONSOLE_TABS = ("Overview", "Ask", "Search", "Recent questions", "Content gaps", "Thumbs down", "Most asked")
 
 
@@ -963,6 +964,7 @@ def seed_overview(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str
     import time
 
     from askoleus.qlog import QuestionLog
+    from askoleus.qlog_store import Generated
 
     now = time.time()
     clock = [now]
@@ -980,7 +982,11 @@ def seed_overview(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str
             clock[0] = now - days_ago * DAY
             dates[str(days_ago)] = time.strftime("%Y-%m-%d", time.gmtime(clock[0]))
             for i in range(answered):
-                answer_id = log.record(IRON_Q, "answered", "answer", [cite], "seed", 0.6, latency_ms=10.0 + i)
+                # one answer 3 days ago was drafted by a model: 4 sentences, one dropped by verification
+                composed = Generated("generated", 4, ((DROPPED, "unsupported_number"),)) if days_ago == i == 3 else None
+                answer_id = log.record(
+                    IRON_Q, "answered", "answer", [cite], "seed", 0.6, latency_ms=10.0 + i, generated=composed
+                )
                 if i == 0:
                     log.feedback(answer_id, "down")
             for q in gaps:
@@ -1013,7 +1019,11 @@ def test_console_overview_charts_range_topics_and_csv(
     expect(page.locator("#overview-range")).to_contain_text("(30 days")
     generated = page.locator("#generated-result")
     expect(generated.get_by_role("heading", name="Generated answers")).to_be_visible()
-    expect(generated).to_contain_text("No answer in this range was drafted by a language model")
+    expect(generated).to_contain_text("25.0%")  # drop rate: 1 of 4 drafted sentences
+    dropped = generated.get_by_role("region", name="Dropped sentences")
+    expect(dropped.locator("tbody tr")).to_have_count(1)
+    expect(dropped).to_contain_text(DROPPED)
+    expect(dropped).to_contain_text("unsupported number")
 
     page.get_by_text("Data table: questions per day by status").click()
     row = day_row(page, dates["10"])
