@@ -298,18 +298,21 @@ def app(model, built, embedder, tmp_path_factory):  # type: ignore[no-untyped-de
     from askoleus.api.app import create_app
     from conftest import STAFF_KEY
 
-    tmp = tmp_path_factory.mktemp("generated-api")
-    settings = settings_for(
+    settings = api_settings(model, built, tmp_path_factory.mktemp("generated-api"), STAFF_KEY)
+    with TestClient(create_app(settings, embedder=embedder)) as client:
+        yield client
+
+
+def api_settings(model: ScriptedModel, built: Settings, tmp: Path, staff_key: str) -> Settings:
+    return settings_for(
         model,
         index_dir=built.index_dir,
         db_path=tmp / "q.sqlite3",
-        staff_key=STAFF_KEY,
+        staff_key=staff_key,
         rate_limit_per_minute=100_000,
         rate_limit_burst=100_000,
         reload_poll_seconds=0,
     )
-    with TestClient(create_app(settings, embedder=embedder)) as client:
-        yield client
 
 
 def supported_with_one_hostile(p: str) -> str:
@@ -328,6 +331,20 @@ def test_metrics_count_model_calls_drops_and_answers_by_mode(app, model) -> None
     assert 'askoleus_llm_answers_total{mode="generated"}' in text
     assert "askoleus_llm_seconds_count" in text
     assert "askoleus_llm_breaker_open 0.0" in text
+
+
+def test_an_app_started_twice_keeps_one_set_of_model_metrics(model, built, embedder, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from askoleus.api.app import create_app
+
+    application = create_app(api_settings(model, built, tmp_path, "s" * 32), embedder=embedder)
+    model.behaviour = say(supported_with_one_hostile)
+    for _ in range(2):  # each `with` runs the lifespan again; the registry is the app's
+        with TestClient(application) as client:
+            assert client.post("/v1/ask", json={"question": IRON}).json()["mode"] == "generated"
+    with TestClient(application) as client:
+        assert 'askoleus_llm_answers_total{mode="generated"} 2.0' in client.get("/metrics").text
 
 
 def test_askoleus_eval_mode_generated_reports_verification_beside_the_usual_metrics(model, built, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -81,6 +81,9 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     check_production(settings)
     setup_logging()
     metrics = Metrics()
+    # generated answers (ASKOLEUS_LLM_BASE_URL) count calls, latency, drops and fallbacks on /metrics;
+    # made once per app, as the registry is (a lifespan may run more than once)
+    llm_metrics = LLMMetrics(metrics.registry) if settings.generated else None
     client_id = ClientIdentifier(settings.trusted_proxies)
 
     @contextlib.asynccontextmanager
@@ -92,8 +95,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             )
         )
         shared = shared_redis(settings, metrics.dependency_error("redis"))
-        # generated answers (ASKOLEUS_LLM_BASE_URL) count calls, latency, drops and fallbacks on /metrics
-        composer = generated_composer(settings, model.encode, LLMMetrics(metrics.registry))
+        composer = generated_composer(settings, model.encode, llm_metrics)
         answerer = Answerer(settings, QueryEncoder(model), conversation_store(settings, shared), composer)
         services = Services(
             settings=settings,
