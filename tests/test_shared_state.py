@@ -124,7 +124,7 @@ def test_replicas_starting_together_migrate_once(postgres_server: PostgresServer
         t.join()
     try:
         assert postgres_server.count("SELECT count(*) FROM askoleus_schema") == len(MIGRATIONS)
-        assert postgres_server.count("SELECT max(version) FROM askoleus_schema") == MIGRATIONS[-1][0] == 2
+        assert postgres_server.count("SELECT max(version) FROM askoleus_schema") == MIGRATIONS[-1][0] == 3
     finally:
         for log in logs:
             log.close()

@@ -9,10 +9,11 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from askoleus.answer import Answer, Answerer
+from askoleus.answer.compose import SentenceEvent
 from askoleus.config import Settings
 from askoleus.errors import InvalidRequest
 from askoleus.index.loaded import LoadedIndex
-from askoleus.qlog_store import LogStore
+from askoleus.qlog_store import Generated, LogStore
 from askoleus.retrieve import Hit, Mode
 
 questions_log = logging.getLogger("askoleus.questions")
@@ -73,10 +74,11 @@ class Asking:
         top_k: int | None = None,
         conversation_id: str | None = None,
         request_id: str = "",
+        on_sentence: Callable[[SentenceEvent], None] | None = None,
     ) -> Asked:
         """Answer a question, record it in the question log, count it, and log it when enabled."""
         question = self.check(question)
-        answer = self.answerer.ask(index, question, top_k, conversation_id)
+        answer = self.answerer.ask(index, question, top_k, conversation_id, on_sentence)
         answer_id = ""
         if self.qlog is not None:
             answer_id = self.qlog.record(
@@ -87,6 +89,7 @@ class Asking:
                 answer.index_generation,
                 max((c.score for c in answer.citations), default=None),
                 latency_ms=answer.took_ms,
+                generated=Generated(answer.mode, answer.drafted_sentences, tuple(answer.dropped_for_review)),
             )
         if self.count is not None:
             self.count(answer.status)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from .config import Settings
-from .errors import AskoleusError, BuildLocked, IndexCorrupt
+from .errors import AskoleusError, BuildLocked, ConfigError, IndexCorrupt
 
 if TYPE_CHECKING:
     from .asking import Asking
@@ -268,22 +268,39 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 @main.command("eval")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory.")
+@click.option(
+    "--mode",
+    type=click.Choice(["extractive", "generated"]),
+    default="extractive",
+    show_default=True,
+    help="generated: also run the set through the model (ASKOLEUS_LLM_*) and report what verification did.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--check/--no-check", default=True, help="Exit 1 when a metric is below its threshold.")
 @handle_errors
-def evaluate(file: Path, index_dir: Path | None, as_json: bool, check: bool) -> None:
+def evaluate(file: Path, index_dir: Path | None, mode: str, as_json: bool, check: bool) -> None:
     """Run a golden question set against the index and report quality metrics."""
     from .encoders import load_embedder
-    from .evaluate import THRESHOLDS, evaluate_file, failures, format_report
+    from .evaluate import THRESHOLDS, evaluate_file, failures, format_report, load_items
+    from .evaluate_generated import evaluate_generated, format_generated_report
     from .index import IndexStore, load_current
 
     settings = _settings(index_dir=index_dir)
+    if mode == "generated" and not settings.generated:
+        raise ConfigError("--mode generated needs a model: set ASKOLEUS_LLM_BASE_URL (and ASKOLEUS_LLM_MODEL)")
     IndexStore(settings.index_dir).current_dir()  # fail fast, before the model loads
     embedder = load_embedder(settings)
     index = load_current(settings.index_dir, embedder.name, embedder.dim)
     report = evaluate_file(file, settings, embedder, index)
-    click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
-    if check and failures(report, THRESHOLDS):
+    generated = evaluate_generated(load_items(file), settings, embedder, index) if mode == "generated" else None
+    if as_json:
+        click.echo(json.dumps(report if generated is None else {**report, "generated": generated}, indent=2))
+    else:
+        click.echo(format_report(report))
+        if generated is not None:
+            click.echo("\ngenerated answers (" + settings.llm_model + "):\n" + format_generated_report(generated))
+    # verification must never let an unsupported sentence through: any one shown fails the check
+    if check and (failures(report, THRESHOLDS) or (generated is not None and generated["unsupported_shown"])):
         sys.exit(EXIT_ERROR)
 
 

@@ -13,11 +13,13 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 from askoleus.overview import store as rollups
+from askoleus.qlog_store import Generated
 
 T = TypeVar("T")
 
@@ -37,7 +39,29 @@ CREATE TABLE IF NOT EXISTS questions (
 CREATE INDEX IF NOT EXISTS questions_ts ON questions(ts);
 CREATE INDEX IF NOT EXISTS questions_status ON questions(status);
 """
-CSV_FIELDS = ("id", "ts", "question", "status", "top_score", "feedback", "generation", "answer")
+CSV_FIELDS = (
+    "id",
+    "ts",
+    "question",
+    "status",
+    "top_score",
+    "feedback",
+    "generation",
+    "answer",
+    "mode",
+    "dropped_sentences",
+)
+# how each answer was composed (issue 14): added in place to logs created before generated answers
+GENERATED_COLUMNS = (
+    ("mode", "TEXT NOT NULL DEFAULT 'extractive'"),
+    ("drafted_sentences", "INTEGER NOT NULL DEFAULT 0"),
+    ("dropped_sentences", "INTEGER NOT NULL DEFAULT 0"),
+    ("dropped", "TEXT NOT NULL DEFAULT '[]'"),  # JSON [{"text", "reason"}]: for staff review only
+)
+INSERT_COLUMNS = (
+    "id, ts, question, status, top_score, answer, citations, generation, latency_ms,"
+    " mode, drafted_sentences, dropped_sentences, dropped"
+)
 
 
 def csv_cell(value: Any) -> Any:
@@ -64,7 +88,67 @@ def log_item(r: Mapping[str, Any] | sqlite3.Row) -> dict[str, Any]:
         "answer": r["answer"],
         "citations": json.loads(r["citations"]),
         "generation": r["generation"],
+        "mode": r["mode"],
+        "dropped_sentences": r["dropped_sentences"],
+        "dropped": json.loads(r["dropped"]),
     }
+
+
+def record_row(
+    answer_id: str,
+    ts: float,
+    question: str,
+    status: str,
+    top_score: float | None,
+    answer: str,
+    citations: list[dict[str, Any]],
+    generation: str,
+    latency_ms: float | None,
+    generated: Generated | None,
+) -> tuple[Any, ...]:
+    """The values of one log row, in INSERT_COLUMNS order."""
+    g = generated or Generated()
+    return (
+        answer_id, ts, question, status, top_score, answer, json.dumps(citations), generation, latency_ms,
+        g.mode, g.drafted, len(g.dropped), g.dropped_json(),
+    )  # fmt: skip
+
+
+def review(
+    totals: Mapping[str, Any] | sqlite3.Row | None, rows: Iterable[Mapping[str, Any] | sqlite3.Row]
+) -> dict[str, Any]:
+    """The console's generated-answers view: the drop rate over the range and each dropped sentence."""
+    drafted = int(totals["drafted"] or 0) if totals else 0
+    dropped = int(totals["dropped"] or 0) if totals else 0
+    sentences = []
+    for r in rows:
+        for d in json.loads(r["dropped"]):
+            item = {"id": r["id"], "ts": iso_ts(r["ts"]), "question": r["question"], "mode": r["mode"]}
+            sentences.append({**item, "text": d["text"], "reason": d["reason"]})
+    reasons = Counter(s["reason"] for s in sentences)
+    return {
+        "answers": int(totals["answers"] or 0) if totals else 0,
+        "generated": int(totals["generated"] or 0) if totals else 0,
+        "drafted": drafted,
+        "dropped": dropped,
+        "drop_rate": round(dropped / drafted, 4) if drafted else 0.0,
+        "reasons": dict(reasons.most_common()),
+        "sentences": sentences,
+    }
+
+
+def review_sql(p: str) -> tuple[str, str]:
+    """The totals and the dropped-rows queries of the review, with the dialect's placeholder p."""
+    totals = (
+        "SELECT count(*) AS answers, coalesce(sum(CASE WHEN mode = 'generated' THEN 1 ELSE 0 END), 0) AS generated,"
+        " coalesce(sum(drafted_sentences), 0) AS drafted, coalesce(sum(dropped_sentences), 0) AS dropped"
+        f" FROM questions WHERE ts >= {p} AND ts < {p} AND drafted_sentences > 0"
+    )
+    rows = (
+        "SELECT id, ts, question, mode, dropped FROM questions"
+        f" WHERE ts >= {p} AND ts < {p} AND dropped_sentences > 0 ORDER BY ts DESC LIMIT {p}"
+    )
+    return totals, rows
 
 
 class QuestionLog:
@@ -84,6 +168,10 @@ class QuestionLog:
         self._db.execute("PRAGMA synchronous=NORMAL")  # no fsync per insert (WAL keeps it consistent)
         self._db.executescript(SCHEMA)
         rollups.migrate_sqlite(self._db)  # latency column and the overview's daily rollups
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(questions)")}
+        for name, ddl in GENERATED_COLUMNS:
+            if name not in columns:
+                self._db.execute(f"ALTER TABLE questions ADD COLUMN {name} {ddl}")
         self.purge()
 
     def close(self) -> None:
@@ -123,17 +211,16 @@ class QuestionLog:
         generation: str,
         top_score: float | None,
         latency_ms: float | None = None,
+        generated: Generated | None = None,
     ) -> str:
         """Store one answered question; returns its answer id (used for feedback)."""
         answer_id = secrets.token_urlsafe(12)
         ts = time.time()
+        row = record_row(
+            answer_id, ts, question, status, top_score, answer, citations, generation, latency_ms, generated
+        )
         with self._lock, self._transaction():
-            self._db.execute(
-                "INSERT INTO questions"
-                " (id, ts, question, status, top_score, answer, citations, generation, latency_ms)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (answer_id, ts, question, status, top_score, answer, json.dumps(citations), generation, latency_ms),
-            )
+            self._db.execute(f"INSERT INTO questions ({INSERT_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
             rollups.on_record(self._db, rollups.SQLITE, ts, question, status, citations, latency_ms)
         return answer_id
 
@@ -148,6 +235,11 @@ class QuestionLog:
             )
             rollups.on_feedback(self._db, rollups.SQLITE, row["ts"], row["status"], row["feedback"], rating)
         return True
+
+    def generated_review(self, since: float, until: float, limit: int = 200) -> dict[str, Any]:
+        """Drop rate of drafted sentences in [since, until) (epoch seconds), and the latest dropped ones for review."""
+        totals, rows = review_sql("?")
+        return review(self._rows(totals, (since, until))[0], self._rows(rows, (since, until, limit)))
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:

@@ -7,14 +7,14 @@ go to the database and fail with a 503 while it is down. The schema is versioned
 run at start (or when the database first answers) under a transaction-scoped advisory lock, so
 replicas starting together apply each migration once. Migration 2 adds the latency column and the
 console overview's daily rollups (overview/store.py), filled from the log already there; from then on
-each write updates them in its own transaction, as the SQLite log does.
+each write updates them in its own transaction, as the SQLite log does. Migration 3 adds how each answer
+was composed (mode, drafted and dropped sentences, the dropped ones as JSON for review: issue 14).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 import secrets
 import threading
@@ -28,8 +28,19 @@ from psycopg.rows import dict_row, tuple_row
 
 from askoleus.errors import DependencyUnavailable
 from askoleus.overview import store as rollups
-from askoleus.qlog import CSV_FIELDS, csv_cell, iso_ts, log_item
+from askoleus.qlog import (
+    CSV_FIELDS,
+    GENERATED_COLUMNS,
+    INSERT_COLUMNS,
+    csv_cell,
+    iso_ts,
+    log_item,
+    record_row,
+    review,
+    review_sql,
+)
 from askoleus.qlog_queue import Write, WriteQueue
+from askoleus.qlog_store import Generated
 
 T = TypeVar("T")
 log = logging.getLogger("askoleus.qlog")
@@ -66,6 +77,7 @@ MIGRATIONS: tuple[tuple[int, tuple[Step, ...]], ...] = (
             lambda conn: rollups.backfill(conn, rollups.POSTGRES),
         ),
     ),
+    (3, tuple(f"ALTER TABLE questions ADD COLUMN IF NOT EXISTS {name} {ddl}" for name, ddl in GENERATED_COLUMNS)),
 )
 PURGE_EVERY = 3600.0  # seconds between retention passes of a long-running process
 
@@ -207,17 +219,19 @@ class PostgresQuestionLog:
         generation: str,
         top_score: float | None,
         latency_ms: float | None = None,
+        generated: Generated | None = None,
     ) -> str:
         """Store one answered question (or queue it while the database is down); returns its answer id."""
         answer_id = secrets.token_urlsafe(12)
         ts = time.time()
-        row = (answer_id, ts, question, status, top_score, answer, json.dumps(citations), generation, latency_ms)
+        row = record_row(
+            answer_id, ts, question, status, top_score, answer, citations, generation, latency_ms, generated
+        )
+        values = ", ".join(["%s"] * len(row))
 
         def insert(conn: Conn) -> None:
             inserted = conn.execute(
-                "INSERT INTO questions"
-                " (id, ts, question, status, top_score, answer, citations, generation, latency_ms)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+                f"INSERT INTO questions ({INSERT_COLUMNS}) VALUES ({values}) ON CONFLICT (id) DO NOTHING",
                 row,
             ).rowcount
             if inserted:  # a retried write whose first commit went through is not counted twice
@@ -277,6 +291,11 @@ class PostgresQuestionLog:
         except UNREACHABLE:
             self._count_error(operation)
             raise DependencyUnavailable("the question log database is unavailable; try again shortly") from None
+
+    def generated_review(self, since: float, until: float, limit: int = 200) -> dict[str, Any]:
+        """Drop rate of drafted sentences in [since, until) (epoch seconds), and the latest dropped ones for review."""
+        totals, rows = review_sql("%s")
+        return review(self._rows(totals, (since, until))[0], self._rows(rows, (since, until, limit)))
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = self._read("read", lambda c: c.execute(sql, args).fetchall())

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from askoleus.config import Settings
 from askoleus.overview.store import Dialect
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Generated:
+    """How an answer was composed: its mode, sentences the model drafted, and those dropped (text, reason)."""
+
+    mode: str = "extractive"
+    drafted: int = 0
+    dropped: tuple[tuple[str, str], ...] = ()
+
+    def dropped_json(self) -> str:
+        """The dropped sentences as the log stores them."""
+        return json.dumps([{"text": t, "reason": r} for t, r in self.dropped])
 
 
 class LogStore(Protocol):
@@ -23,12 +38,17 @@ class LogStore(Protocol):
         generation: str,
         top_score: float | None,
         latency_ms: float | None = None,
+        generated: Generated | None = None,
     ) -> str:
-        """Store one answered question; returns its answer id."""
+        """Store one answered question (and what verification did, if a model drafted); returns its id."""
         ...
 
     def feedback(self, answer_id: str, rating: str) -> bool:
         """Record up/down feedback; False when the id is unknown."""
+        ...
+
+    def generated_review(self, since: float, until: float, limit: int = 200) -> dict[str, Any]:
+        """Drop rate of drafted sentences in [since, until) (epoch seconds), and the latest dropped ones for review."""
         ...
 
     def recent(self, limit: int = 100, status: str | None = None, feedback: str | None = None) -> list[dict[str, Any]]:

@@ -288,3 +288,193 @@ def test_the_generated_eval_shows_no_unsupported_sentence_on_the_hostile_script(
     }
     assert report["sentences"]["dropped"] >= report["generated"]  # every drafted hostile sentence was dropped
     assert report["generated"] >= 1
+
+
+@pytest.fixture(scope="module")
+def app(model, built, embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The whole API over the seed index, answering in generated mode through the scripted model."""
+    from fastapi.testclient import TestClient
+
+    from askoleus.api.app import create_app
+    from conftest import STAFF_KEY
+
+    settings = api_settings(model, built, tmp_path_factory.mktemp("generated-api"), STAFF_KEY)
+    with TestClient(create_app(settings, embedder=embedder)) as client:
+        yield client
+
+
+def api_settings(model: ScriptedModel, built: Settings, tmp: Path, staff_key: str) -> Settings:
+    return settings_for(
+        model,
+        index_dir=built.index_dir,
+        db_path=tmp / "q.sqlite3",
+        staff_key=staff_key,
+        rate_limit_per_minute=100_000,
+        rate_limit_burst=100_000,
+        reload_poll_seconds=0,
+    )
+
+
+def supported_with_one_hostile(p: str) -> str:
+    n = passage_number(p, "It carries oxygen")
+    return f"{OXYGEN} [{n}]. About 43% of runners are low [{n}]. {RISK} [{n}]."
+
+
+def test_metrics_count_model_calls_drops_and_answers_by_mode(app, model) -> None:  # type: ignore[no-untyped-def]
+    model.behaviour = say(supported_with_one_hostile)
+    r = app.post("/v1/ask", json={"question": IRON})
+    assert r.status_code == 200, r.text
+    assert r.json()["mode"] == "generated"
+    text = app.get("/metrics").text
+    assert 'askoleus_llm_calls_total{outcome="ok"}' in text
+    assert 'askoleus_llm_sentences_dropped_total{reason="unsupported_number"}' in text
+    assert 'askoleus_llm_answers_total{mode="generated"}' in text
+    assert "askoleus_llm_seconds_count" in text
+    assert "askoleus_llm_breaker_open 0.0" in text
+
+
+def test_an_app_started_twice_keeps_one_set_of_model_metrics(model, built, embedder, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from askoleus.api.app import create_app
+
+    application = create_app(api_settings(model, built, tmp_path, "s" * 32), embedder=embedder)
+    model.behaviour = say(supported_with_one_hostile)
+    for _ in range(2):  # each `with` runs the lifespan again; the registry is the app's
+        with TestClient(application) as client:
+            assert client.post("/v1/ask", json={"question": IRON}).json()["mode"] == "generated"
+    with TestClient(application) as client:
+        assert 'askoleus_llm_answers_total{mode="generated"} 2.0' in client.get("/metrics").text
+
+
+def test_askoleus_eval_mode_generated_reports_verification_beside_the_usual_metrics(model, built, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from askoleus.cli import main
+
+    golden = tmp_path / "golden.jsonl"
+    golden.write_text("\n".join((ROOT / "eval/golden.jsonl").read_text().splitlines()[:4]) + "\n")
+    model.behaviour = say(mixed_draft)
+    env = {"ASKOLEUS_LLM_BASE_URL": model.url, "ASKOLEUS_LLM_MODEL": "scripted", "ASKOLEUS_LLM_TIMEOUT_SECONDS": "3"}
+    args = ["eval", str(golden), "--index", str(built.index_dir), "--no-check"]
+    result = CliRunner().invoke(main, [*args, "--mode", "generated"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "citation validity" in result.output  # the usual report comes first
+    assert "generated answers (scripted):" in result.output
+    assert "unsupported sentences shown after verification: 0 of" in result.output
+    plain = CliRunner().invoke(main, args, env=env)
+    assert plain.exit_code == 0, plain.output
+    assert "generated answers" not in plain.output
+    unset = CliRunner().invoke(main, [*args, "--mode", "generated"], env={"ASKOLEUS_LLM_BASE_URL": None})
+    assert unset.exit_code != 0
+    assert "ASKOLEUS_LLM_BASE_URL" in unset.output
+
+
+def test_the_question_log_keeps_mode_and_dropped_sentences_for_staff_review_only(app, model) -> None:  # type: ignore[no-untyped-def]
+    from conftest import STAFF_KEY
+
+    staff = {"Authorization": f"Bearer {STAFF_KEY}"}
+    model.behaviour = say(supported_with_one_hostile)
+    reply = app.post("/v1/ask", json={"question": IRON})
+    assert reply.status_code == 200, reply.text
+    assert "43%" not in reply.text  # the reader never sees a dropped sentence, nor why it was dropped
+    answer_id = reply.json()["answer_id"]
+
+    (item,) = [i for i in app.get("/v1/console/questions", headers=staff).json()["items"] if i["id"] == answer_id]
+    assert item["mode"] == "generated"
+    assert item["dropped_sentences"] == 1
+    assert item["dropped"] == [{"text": "About 43% of runners are low [1].", "reason": "unsupported_number"}]
+
+    review = app.get("/v1/console/generated?days=1", headers=staff).json()
+    assert review["range"]["days"] == 1
+    assert review["generated"] >= 1
+    assert review["drafted"] >= 3
+    assert review["drop_rate"] == round(review["dropped"] / review["drafted"], 4)
+    mine = [s for s in review["sentences"] if s["id"] == answer_id]
+    assert mine == [
+        {
+            **{k: item[k] for k in ("id", "ts", "question", "mode")},
+            "text": item["dropped"][0]["text"],
+            "reason": "unsupported_number",
+        }
+    ]
+    assert review["reasons"]["unsupported_number"] >= 1
+    assert app.get("/v1/console/generated").status_code == 401
+
+
+def test_a_question_log_from_before_generated_answers_gains_the_columns(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from askoleus.qlog import SCHEMA, QuestionLog
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.executescript(SCHEMA)
+        db.execute(
+            "INSERT INTO questions (id, ts, question, status, answer, citations, generation)"
+            " VALUES ('old', strftime('%s', 'now'), 'q', 'answered', 'a', '[]', 'g1')"
+        )
+    log = QuestionLog(path)
+    (old,) = log.recent()
+    assert (old["mode"], old["dropped_sentences"], old["dropped"]) == ("extractive", 0, [])
+    review = log.generated_review(0, 2**40)
+    assert (review["answers"], review["drafted"], review["drop_rate"], review["sentences"]) == (0, 0, 0.0, [])
+    log.close()
+
+
+def sse_events(client, question: str) -> list[tuple[str, dict]]:  # type: ignore[no-untyped-def, type-arg]
+    import json
+
+    with client.stream("POST", "/v1/ask/stream", json={"question": question}) as r:
+        assert r.status_code == 200
+        text = r.read().decode()
+    events = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def test_the_stream_sends_each_verified_sentence_before_the_rest_of_the_answer(app, model) -> None:  # type: ignore[no-untyped-def]
+    model.behaviour = say(supported_with_one_hostile)
+    events = sse_events(app, IRON)
+    names = [name for name, _ in events]
+    assert names == ["delta", "delta", "meta", "citations", "disclaimer", "done"]
+    first, second = events[0][1], events[1][1]
+    assert first["text"] == f"{OXYGEN}. [1]"
+    assert second["text"] == f" {RISK}. [1]"
+    assert [c["n"] for c in first["citations"]] == [1]  # the citation arrives with the sentence that adds it
+    assert second["citations"] == []
+    meta = events[2][1]
+    assert meta["mode"] == "generated"
+    assert meta["dropped_sentences"] == 1
+    assert "43%" not in str(events)
+    assert "answer" not in meta  # the text went out as deltas only
+
+
+def test_the_stream_replaces_shown_sentences_when_the_extractive_answer_takes_over(app, model) -> None:  # type: ignore[no-untyped-def]
+    def draft(p: str) -> str:
+        n = passage_number(p, "It carries oxygen")
+        return f"{OXYGEN} [{n}]. Iron tablets double your speed [{n}]. Smith proved it in 1999 [{n}]."
+
+    model.behaviour = say(draft)
+    events = sse_events(app, IRON)
+    names = [name for name, _ in events]
+    assert names == ["delta", "meta", "citations", "replace", "disclaimer", "done"]
+    assert events[0][1]["text"] == f"{OXYGEN}. [1]"  # shown while the draft went on
+    meta, replace = events[1][1], events[3][1]
+    assert meta["mode"] == "extractive"
+    assert meta["dropped_sentences"] == 2
+    assert replace["text"]  # the extractive answer, with its own markers
+    assert "double" not in replace["text"]
+    assert "Smith" not in replace["text"]
+
+
+def test_a_failed_model_streams_the_extractive_answer_as_today(app, model) -> None:  # type: ignore[no-untyped-def]
+    model.behaviour = status(500)
+    events = sse_events(app, IRON)
+    names = [name for name, _ in events]
+    assert names[:2] == ["meta", "citations"]
+    assert set(names[2:-2]) == {"delta"}
+    assert names[-2:] == ["disclaimer", "done"]
+    assert events[0][1]["mode"] == "extractive"

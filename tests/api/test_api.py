@@ -364,6 +364,10 @@ def test_question_log_stores_no_ip(client: TestClient, settings: Settings) -> No
             "feedback",
             "feedback_ts",
             "latency_ms",
+            "mode",  # how the answer was composed, and the generated sentences verification dropped
+            "drafted_sentences",
+            "dropped_sentences",
+            "dropped",
         }
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         # the overview's per-day rollups hold counts, cited sections and uncovered question text only

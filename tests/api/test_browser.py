@@ -532,6 +532,68 @@ def test_api_text_is_rendered_inert(new_page: Callable[..., Any], host: Host) ->
     assert shadow_eval(page, "return root.activeElement?.classList.contains('card');") is True
 
 
+CITE = {
+    "n": 1,
+    "title": "Iron and running",
+    "url": "https://blog.example/iron#why",
+    "section": "Why iron",
+    "snippet": "Iron carries oxygen.",
+    "source": "iron.md",
+    "score": 0.8,
+    "chunk_id": "iron/1",
+    "references": [],
+}
+GENERATED_META = {
+    "status": "answered",
+    "conversation_id": "conv-gen-1",
+    "answer_id": "ans-gen-1",
+    "index_generation": "g",
+    "citations": [CITE],
+    "related": [],
+    "dropped_sentences": 0,
+}
+
+
+def test_generated_sentences_render_as_they_stream_with_their_citations(
+    new_page: Callable[..., Any], host: Host
+) -> None:
+    body = sse(
+        ("delta", {"text": "Iron carries oxygen to your muscles. [1]", "citations": [CITE]}),
+        ("delta", {"text": " Runners lose some of it. [1]", "citations": []}),
+        ("meta", {**GENERATED_META, "mode": "generated"}),
+        ("citations", {"citations": [CITE]}),
+        ("disclaimer", {"disclaimer": DISCLAIMER}),
+        ("done", {"status": "answered", "took_ms": 1.0}),
+    )
+    page = new_page()
+    host.open(page)
+    fake_api(page, lambda request: {"status": 200, "body": body, "headers": {"Content-Type": "text/event-stream"}})
+    open_widget(page)
+    bubble = ask(page, "why iron?")
+    expect(bubble.locator(".text")).to_have_text(re.compile(r"^Iron carries oxygen to your muscles\.\s?1? Runners"))
+    expect(bubble.locator(".text .cite")).to_have_count(2)  # both markers link to the streamed citation
+    expect(bubble.locator(".disclaimer").first).to_have_text(DISCLAIMER)
+
+
+def test_a_replacing_answer_takes_the_place_of_the_streamed_sentences(new_page: Callable[..., Any], host: Host) -> None:
+    body = sse(
+        ("delta", {"text": "A sentence the model drafted. [1]", "citations": [CITE]}),
+        ("meta", {**GENERATED_META, "mode": "extractive", "dropped_sentences": 2}),
+        ("citations", {"citations": [CITE]}),
+        ("replace", {"text": "The published sentence. [1]"}),
+        ("disclaimer", {"disclaimer": DISCLAIMER}),
+        ("done", {"status": "answered", "took_ms": 1.0}),
+    )
+    page = new_page()
+    host.open(page)
+    fake_api(page, lambda request: {"status": 200, "body": body, "headers": {"Content-Type": "text/event-stream"}})
+    open_widget(page)
+    bubble = ask(page, "why iron?")
+    expect(bubble.locator(".text")).to_contain_text("The published sentence.")
+    expect(bubble.locator(".text")).not_to_contain_text("drafted")
+    expect(bubble.locator(".text .cite")).to_have_count(1)
+
+
 def test_errors_keep_the_question_and_retry(new_page: Callable[..., Any], host: Host) -> None:
     page = new_page()
     host.open(page)
@@ -891,6 +953,7 @@ TAPER = [
     "how many weeks is a marathon taper?",
 ]
 SHOES = ["best running shoes for flat feet", "which running shoes suit flat feet?"]
+DROPPED = "A 2021 study of 312 runners proved it [1]."
 CONSOLE_TABS = ("Overview", "Ask", "Search", "Recent questions", "Content gaps", "Thumbs down", "Most asked")
 
 
@@ -906,6 +969,7 @@ def seed_overview(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str
     import time
 
     from askoleus.qlog import QuestionLog
+    from askoleus.qlog_store import Generated
 
     now = time.time()
     clock = [now]
@@ -923,7 +987,11 @@ def seed_overview(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str
             clock[0] = now - days_ago * DAY
             dates[str(days_ago)] = time.strftime("%Y-%m-%d", time.gmtime(clock[0]))
             for i in range(answered):
-                answer_id = log.record(IRON_Q, "answered", "answer", [cite], "seed", 0.6, latency_ms=10.0 + i)
+                # one answer 3 days ago was drafted by a model: 4 sentences, one dropped by verification
+                composed = Generated("generated", 4, ((DROPPED, "unsupported_number"),)) if days_ago == i == 3 else None
+                answer_id = log.record(
+                    IRON_Q, "answered", "answer", [cite], "seed", 0.6, latency_ms=10.0 + i, generated=composed
+                )
                 if i == 0:
                     log.feedback(answer_id, "down")
             for q in gaps:
@@ -954,6 +1022,13 @@ def test_console_overview_charts_range_topics_and_csv(
     expect(page.get_by_role("img", name=re.compile("Not-covered and thumbs-down rates"))).to_be_visible()
     expect(page.get_by_role("img", name=re.compile("Answer latency per day"))).to_be_visible()
     expect(page.locator("#overview-range")).to_contain_text("(30 days")
+    generated = page.locator("#generated-result")
+    expect(generated.get_by_role("heading", name="Generated answers")).to_be_visible()
+    expect(generated).to_contain_text("25.0%")  # drop rate: 1 of 4 drafted sentences
+    dropped = generated.get_by_role("region", name="Dropped sentences")
+    expect(dropped.locator("tbody tr")).to_have_count(1)
+    expect(dropped).to_contain_text(DROPPED)
+    expect(dropped).to_contain_text("unsupported number")
 
     page.get_by_text("Data table: questions per day by status").click()
     row = day_row(page, dates["10"])

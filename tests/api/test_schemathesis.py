@@ -44,6 +44,7 @@ OPERATIONS = [
     ("GET", "/v1/console/export.csv", False),
     ("GET", "/v1/console/overview", True),
     ("GET", "/v1/console/overview/gaps.csv", True),
+    ("GET", "/v1/console/generated", True),
     ("POST", "/v1/admin/reload", False),
 ]
 CASES = [

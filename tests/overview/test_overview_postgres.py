@@ -182,3 +182,30 @@ def test_the_overview_endpoint_reads_postgresql(
     assert data["cited_sections"][0]["citations"] == 3
     [topic] = data["gap_topics"]
     assert topic["count"] == 2
+
+
+def test_both_logs_keep_what_verification_dropped_for_the_generated_review(logs: dict[str, LogStore]) -> None:
+    """Mode, drafted and dropped sentences (migration 3 in PostgreSQL): the same review from both backends."""
+    from askoleus.qlog_store import Generated
+
+    dropped = (("A 2021 study proved it [1].", "unsupported_number"), ("It cures anaemia [1].", "disease_claim"))
+    for log in logs.values():
+        log.record("why iron?", "answered", "an answer", [IRON], "g1", 0.5, 90.0, Generated("generated", 5, dropped))
+        log.record(
+            "heavy legs?", "answered", "an answer", [LEGS], "g1", 0.5, 90.0, Generated("extractive", 2, dropped[:1])
+        )
+    reviews = [log.generated_review(NOW - DAY, NOW + 1) for log in logs.values()]
+    for r in reviews:  # ids are random, and rows of the same second come in either order
+        r["sentences"] = sorted(({k: v for k, v in s.items() if k != "id"} for s in r["sentences"]), key=str)
+    assert reviews[0] == reviews[1]
+    review = reviews[0]
+    assert (review["answers"], review["generated"], review["drafted"], review["dropped"]) == (2, 1, 7, 3)
+    assert review["drop_rate"] == round(3 / 7, 4)
+    assert review["reasons"] == {"unsupported_number": 2, "disease_claim": 1}
+    assert sorted((s["question"], s["mode"], s["reason"]) for s in review["sentences"]) == [
+        ("heavy legs?", "extractive", "unsupported_number"),
+        ("why iron?", "generated", "disease_claim"),
+        ("why iron?", "generated", "unsupported_number"),
+    ]
+    (item,) = [i for i in logs["postgresql"].recent() if i["mode"] == "generated"]
+    assert item["dropped"][1] == {"text": "It cures anaemia [1].", "reason": "disease_claim"}

@@ -69,8 +69,14 @@ class Answer(BaseModel):
     dropped_sentences: int = Field(0, ge=0, description="Generated sentences that verification dropped")
     # (sentence, reason) of each dropped sentence, for the staff review; never sent to a reader
     _dropped: list[tuple[str, str]] = PrivateAttr(default_factory=list)
+    _drafted: int = PrivateAttr(0)  # sentences the model drafted (kept + dropped): the drop rate's denominator
 
     @property
     def dropped_for_review(self) -> list[tuple[str, str]]:
         """The dropped generated sentences and why (for the question log and the console)."""
         return self._dropped
+
+    @property
+    def drafted_sentences(self) -> int:
+        """How many sentences the model drafted for this answer (0: none reached the model)."""
+        return self._drafted

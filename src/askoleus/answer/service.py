@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +13,7 @@ from askoleus.config import Settings
 from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import Hit, QueryEncoder, Retriever
 
-from .compose import Composer, Fallback, Mode, generated_composer
+from .compose import Composer, Fallback, Mode, SentenceEvent, generated_composer
 from .conversations import Conversations, ConversationStore, Turn, new_conversation_id
 from .extract import Quote, answer_type, select_quotes, signals_kind
 from .languages import EMERGENCY, ENGLISH_ONLY, RELATED, localized_route, warm
@@ -97,7 +98,9 @@ class Answerer:
         self.settings = settings
         self.encode = encoder
         # generated answers when ASKOLEUS_LLM_BASE_URL is set; only `answered` replies reach the model
-        self.composer = composer or generated_composer(settings, encoder.embedder.encode)
+        if composer is None and settings.generated:
+            composer = generated_composer(settings, encoder.embedder.encode)
+        self.composer = composer
         self.conversations: ConversationStore = (
             conversations  # an empty store is falsy (it has a length): compare with None
             if conversations is not None
@@ -114,9 +117,14 @@ class Answerer:
         )
 
     def ask(
-        self, index: LoadedIndex, question: str, top_k: int | None = None, conversation_id: str | None = None
+        self,
+        index: LoadedIndex,
+        question: str,
+        top_k: int | None = None,
+        conversation_id: str | None = None,
+        on_sentence: Callable[[SentenceEvent], None] | None = None,
     ) -> Answer:
-        """The full answer for a (validated) question."""
+        """The full answer for a (validated) question; on_sentence gets generated sentences once verified."""
         started = time.perf_counter()
         question = " ".join(question.split())
         cid = conversation_id if conversation_id and _CONVERSATION_ID.match(conversation_id) else None
@@ -127,9 +135,11 @@ class Answerer:
         text, citations = compose(reply.quotes, index)
         mode: Mode = "extractive"
         dropped: tuple[Dropped, ...] = ()
+        drafted = 0
         if reply.status == "answered" and reply.hits and self.composer is not None:
-            composed = self.composer.compose(question, list(reply.hits), index, Fallback(text, citations))
+            composed = self.composer.compose(question, list(reply.hits), index, Fallback(text, citations), on_sentence)
             text, citations, mode, dropped = composed.text, composed.citations, composed.mode, composed.dropped
+            drafted = composed.kept + len(dropped)
         body = reply.text if not text else (f"{reply.text} {text}" if reply.status != "answered" else text)
         shown = previous.shown if previous else frozenset()
         offered = suggestions(index, reply.quotes, list(reply.hits), shown) if reply.status == "answered" else []
@@ -154,6 +164,7 @@ class Answerer:
             dropped_sentences=len(dropped),
         )
         answer._dropped = [(d.text, d.reason) for d in dropped]
+        answer._drafted = drafted
         return answer
 
     def _search(self, index: LoadedIndex, text: str, k: int) -> tuple[list[Hit], np.ndarray, bool]:

@@ -12,6 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from askoleus import __version__
 from askoleus.answer import Answerer
+from askoleus.answer.compose import LLMMetrics, generated_composer
 from askoleus.answer.conversations import Conversations, ConversationStore
 from askoleus.answer.conversations_redis import RedisConversations
 from askoleus.api import docs, pages, routes, routes_staff
@@ -80,6 +81,9 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     check_production(settings)
     setup_logging()
     metrics = Metrics()
+    # generated answers (ASKOLEUS_LLM_BASE_URL) count calls, latency, drops and fallbacks on /metrics;
+    # made once per app, as the registry is (a lifespan may run more than once)
+    llm_metrics = LLMMetrics(metrics.registry) if settings.generated else None
     client_id = ClientIdentifier(settings.trusted_proxies)
 
     @contextlib.asynccontextmanager
@@ -91,7 +95,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             )
         )
         shared = shared_redis(settings, metrics.dependency_error("redis"))
-        answerer = Answerer(settings, QueryEncoder(model), conversation_store(settings, shared))
+        composer = generated_composer(settings, model.encode, llm_metrics)
+        answerer = Answerer(settings, QueryEncoder(model), conversation_store(settings, shared), composer)
         services = Services(
             settings=settings,
             embedder=model,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import anyio
@@ -12,10 +12,22 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from askoleus.api.deps import AskingDep, CallerDep, HolderDep, MetricsDep, QuestionLogDep, ServicesDep, SettingsDep
+from askoleus.answer.compose import SentenceEvent
+from askoleus.api.deps import (
+    AskingDep,
+    Caller,
+    CallerDep,
+    HolderDep,
+    MetricsDep,
+    QuestionLogDep,
+    ServicesDep,
+    SettingsDep,
+)
 from askoleus.api.error_shape import from_error
 from askoleus.api.schemas import AskRequest, AskResponse, ErrorResponse, FeedbackRequest, SearchHit, SearchResponse
+from askoleus.api.state import Services
 from askoleus.errors import IndexNotFound, NotFound, TimedOut
+from askoleus.index.loaded import LoadedIndex
 from askoleus.sentences import split_sentences
 
 router = APIRouter()
@@ -25,16 +37,26 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 STREAMED_AS_TEXT = {"answer"}  # every other field of the answer goes out in the `meta` event
 
 
-async def _respond(body: AskRequest, svc: ServicesDep, caller: CallerDep) -> AskResponse:
+def _checked(body: AskRequest, svc: Services, caller: Caller) -> tuple[str, int, LoadedIndex]:
+    """Rate limit, question check and staff check: errors that must come before any answer is sent."""
     caller.take_token()
     question = svc.asking.check(body.question)
     if body.debug:
         caller.require_staff()
-    top_k = min(body.top_k or svc.settings.top_k, svc.settings.max_top_k)
-    index = svc.holder.get()
+    return question, min(body.top_k or svc.settings.top_k, svc.settings.max_top_k), svc.holder.get()
+
+
+async def _answer(
+    body: AskRequest,
+    svc: Services,
+    caller: Caller,
+    checked: tuple[str, int, LoadedIndex],
+    on_sentence: Callable[[SentenceEvent], None] | None = None,
+) -> AskResponse:
+    question, top_k, index = checked
 
     def work() -> AskResponse:
-        asked = svc.asking.ask(index, question, top_k, body.conversation_id, caller.request_id)
+        asked = svc.asking.ask(index, question, top_k, body.conversation_id, caller.request_id, on_sentence)
         debug = {"hits": [h.to_dict() for h in asked.answer.passages]} if body.debug else None
         return AskResponse(**asked.answer.model_dump(), answer_id=asked.answer_id, debug=debug)
 
@@ -43,6 +65,10 @@ async def _respond(body: AskRequest, svc: ServicesDep, caller: CallerDep) -> Ask
             return await anyio.to_thread.run_sync(work, abandon_on_cancel=True, limiter=svc.answer_slots)
     except TimeoutError:
         raise TimedOut("the answer took too long; please try again") from None
+
+
+async def _respond(body: AskRequest, svc: ServicesDep, caller: CallerDep) -> AskResponse:
+    return await _answer(body, svc, caller, _checked(body, svc, caller))
 
 
 @router.post("/v1/ask", response_model=AskResponse, responses=ERRORS, tags=["answers"])
@@ -61,28 +87,92 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
     tags=["answers"],
 )
 async def ask_stream(body: AskRequest, svc: ServicesDep, caller: CallerDep) -> StreamingResponse:
-    """The same answer as server-sent events: meta (all but the text), citations, delta…, disclaimer, done."""
+    """The same answer as server-sent events: meta (all but the text), citations, delta…, disclaimer, done.
+
+    With generated answers (ASKOLEUS_LLM_BASE_URL) each verified sentence is a delta as soon as it
+    completes, with the citations it adds, before meta; `replace` then carries the whole answer text when
+    the extractive answer took the place of sentences already sent.
+    """
+    if svc.settings.generated:
+        return _event_stream(_generated_events(body, svc, caller, _checked(body, svc, caller)))
     result = await _respond(body, svc, caller)
-    disclaimer = result.disclaimer
-    text = result.answer.removesuffix(disclaimer).rstrip()
 
     async def events() -> AsyncIterator[bytes]:
         try:
-            meta = result.model_dump(exclude=STREAMED_AS_TEXT)
-            yield _sse("meta", meta)
-            yield _sse("citations", {"citations": meta["citations"]})
-            pieces = split_sentences(text) or [text]
-            for i, piece in enumerate(pieces):
-                yield _sse("delta", {"text": piece + (" " if i < len(pieces) - 1 else "")})
+            for event in _answer_events(result, streamed=False):
+                yield event
                 await asyncio.sleep(0)
-            yield _sse("disclaimer", {"disclaimer": disclaimer})
-            yield _sse("done", {"status": result.status, "took_ms": result.took_ms})
         except Exception:
-            yield _sse("error", {"error": {"code": "internal_error", "message": "the answer could not be sent"}})
+            yield _STREAM_ERROR
 
+    return _event_stream(events())
+
+
+_STREAM_ERROR = _sse("error", {"error": {"code": "internal_error", "message": "the answer could not be sent"}})
+
+
+def _event_stream(events: AsyncIterator[bytes]) -> StreamingResponse:
     return StreamingResponse(
-        events(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        events, media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     )
+
+
+def _answer_events(result: AskResponse, streamed: bool) -> Iterator[bytes]:
+    """meta, citations, the text (unless its sentences were streamed already), disclaimer, done."""
+    disclaimer = result.disclaimer
+    text = result.answer.removesuffix(disclaimer).rstrip()
+    meta = result.model_dump(exclude=STREAMED_AS_TEXT)
+    yield _sse("meta", meta)
+    yield _sse("citations", {"citations": meta["citations"]})
+    if streamed and result.mode == "extractive":  # the fallback replaces the sentences already shown
+        yield _sse("replace", {"text": text})
+    elif not streamed:
+        pieces = split_sentences(text) or [text]
+        for i, piece in enumerate(pieces):
+            yield _sse("delta", {"text": piece + (" " if i < len(pieces) - 1 else "")})
+    yield _sse("disclaimer", {"disclaimer": disclaimer})
+    yield _sse("done", {"status": result.status, "took_ms": result.took_ms})
+
+
+async def _generated_events(
+    body: AskRequest, svc: Services, caller: Caller, checked: tuple[str, int, LoadedIndex]
+) -> AsyncIterator[bytes]:
+    """Verified sentences as the worker thread passes them, then the answer's own events."""
+    loop = asyncio.get_running_loop()
+    sentences: asyncio.Queue[SentenceEvent] = asyncio.Queue()
+
+    def on_sentence(event: SentenceEvent) -> None:  # called in the worker thread
+        loop.call_soon_threadsafe(sentences.put_nowait, event)
+
+    task = asyncio.ensure_future(_answer(body, svc, caller, checked, on_sentence))
+    streamed = False
+    try:
+        while True:
+            getter = asyncio.ensure_future(sentences.get())
+            await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+            if not getter.done():
+                getter.cancel()
+                break
+            event = getter.result()
+            citations = [c.model_dump() for c in event.citations]
+            yield _sse("delta", {"text": ("" if not streamed else " ") + event.text, "citations": citations})
+            streamed = True
+        while not sentences.empty():  # sentences queued just before the answer was done
+            event = sentences.get_nowait()
+            citations = [c.model_dump() for c in event.citations]
+            yield _sse("delta", {"text": ("" if not streamed else " ") + event.text, "citations": citations})
+            streamed = True
+        try:
+            result = task.result()
+        except TimedOut as exc:
+            yield _sse("error", {"error": {"code": exc.code, "message": str(exc)}})
+            return
+        for sse in _answer_events(result, streamed):
+            yield sse
+    except Exception:
+        yield _STREAM_ERROR
+    finally:
+        task.cancel()
 
 
 @router.get("/v1/search", response_model=SearchResponse, responses=ERRORS, tags=["search"])

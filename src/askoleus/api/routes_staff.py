@@ -130,6 +130,23 @@ async def overview(
     return await anyio.to_thread.run_sync(work)
 
 
+@router.get("/v1/console/generated", tags=["console"], responses=ERRORS)
+async def generated_answers(
+    caller: CallerDep,
+    svc: ServicesDep,
+    days: int | None = Query(None, ge=1, le=366, description="The last N days (default 30)"),
+    start: FirstDay = None,
+    end: LastDay = None,
+    limit: int = Query(200, ge=1, le=1000, description="How many dropped sentences to list, newest first"),
+) -> dict[str, Any]:
+    """Generated answers over the range: the drop rate (dropped / drafted sentences) and each dropped sentence."""
+    caller.require_staff()
+    rng = day_range(days, start, end, svc.settings.log_retention_days)
+    since, until = rng.first * 86400.0, (rng.last + 1) * 86400.0
+    review = await anyio.to_thread.run_sync(lambda: svc.qlog.generated_review(since, until, limit))
+    return {"range": rng.to_dict(), **review}
+
+
 @router.get(
     "/v1/console/overview/gaps.csv",
     tags=["console"],

@@ -241,7 +241,7 @@
   function logout(message) {
     storageRemove(KEY);
     showApp(false);
-    ["overview-result", "ask-result", "search-result", "recent-result", "gaps-result", "thumbs-result", "top-result"].forEach(function (id) {
+    ["overview-result", "generated-result", "ask-result", "search-result", "recent-result", "gaps-result", "thumbs-result", "top-result"].forEach(function (id) {
       $(id).textContent = "";
     });
     loaded = {};
@@ -484,6 +484,34 @@
     if (!qs) { setNotice("Choose both dates of the custom range.", "bad"); return; }
     loading(out);
     api("/v1/console/overview?" + qs + "&charts=true").then(function (r) { renderOverview(out, r); }).catch(fail(out));
+    var gen = $("generated-result");
+    loading(gen);
+    api("/v1/console/generated?" + qs).then(function (r) { renderGenerated(gen, r); }).catch(fail(gen));
+  }
+
+  /** Generated answers over the range: how many drafted sentences verification dropped, and each for review. */
+  function renderGenerated(out, r) {
+    var sentences = Array.isArray(r.sentences) ? r.sentences : [];
+    var reasons = r.reasons && typeof r.reasons === "object" ? r.reasons : {};
+    if (!r.answers) {
+      render(out, [el("h2", { text: "Generated answers" }), empty("No answer in this range was drafted by a language model (extractive answers only).")]);
+      return;
+    }
+    render(out, [
+      el("h2", { text: "Generated answers" }),
+      el("dl", { class: "stats" }, [
+        stat("Drafted by the model", count(r.answers), count(r.generated) + " shown as generated, the rest fell back to quotes"),
+        stat("Drop rate", pct(r.drop_rate), count(r.dropped) + " of " + count(r.drafted) + " drafted sentences dropped")
+      ]),
+      el("p", { class: "muted small", text: "Why: " + (Object.keys(reasons).map(function (k) { return k.replace(/_/g, " ") + " " + count(reasons[k]); }).join(", ") || "none") }),
+      sentences.length ? table("Dropped sentences", [
+        { label: "When", cls: "nowrap", cell: function (d) { return el("time", { datetime: str(d.ts), text: when(d.ts) }); } },
+        { label: "Question", cls: "text", cell: function (d) { return str(d.question); } },
+        { label: "Dropped sentence", cls: "text", cell: function (d) { return str(d.text); } },
+        { label: "Reason", cls: "nowrap", cell: function (d) { return str(d.reason).replace(/_/g, " "); } },
+        { label: "Answer", cls: "nowrap", cell: function (d) { return str(d.mode); } }
+      ], sentences) : empty("Verification dropped no sentence in this range.")
+    ]);
   }
 
   function onRangeChange() {

@@ -405,7 +405,8 @@
 
   /**
    * Ask over /v1/ask/stream. `on` gets meta(data), delta(text), disclaimer(text), done(data) as the
-   * events arrive; the promise resolves when the stream ends and rejects with HttpError, StreamError,
+   * events arrive; with generated answers also cite(citations) with a sentence, and replace(text) when
+   * the final answer takes the place of the sentences already shown; the promise resolves when the stream ends and rejects with HttpError, StreamError,
    * or the fetch failure (offline, aborted).
    */
   function streamAnswer(body, on, signal) {
@@ -428,7 +429,12 @@
       if (failure) return;
       data = data && typeof data === "object" ? data : {};
       if (name === "meta") on.meta(data);
-      else if (name === "delta") { var t = str(data.text); if (t) { gotText = true; on.delta(t); } }
+      else if (name === "delta") {
+        // generated answers: a verified sentence may bring the citations its markers point to
+        if (Array.isArray(data.citations) && data.citations.length && on.cite) on.cite(data.citations);
+        var t = str(data.text); if (t) { gotText = true; on.delta(t); }
+      }
+      else if (name === "replace") { var r = str(data.text); if (r) { gotText = true; on.replace(r); } }
       else if (name === "disclaimer") on.disclaimer(str(data.disclaimer));
       else if (name === "done") on.done(data);
       else if (name === "error") failure = new StreamError(data);
@@ -814,6 +820,18 @@
         text.hidden = false;
         renderText();
       },
+      /** Citations that arrive with streamed sentences (meta brings the full list and source cards later). */
+      cite: function (list) {
+        list.forEach(function (c) {
+          if (c && typeof c.n === "number" && !findCitation(citations, c.n)) citations.push(c);
+        });
+        renderText();
+      },
+      /** The final answer replaces the sentences already shown (a generated draft fell back to quotes). */
+      replace: function (t) {
+        full = "";
+        this.append(t);
+      },
       disclaimer: function (d) {
         disc.textContent = d;
         disc.hidden = !d;
@@ -981,6 +999,8 @@
           panel.reveal(bubble.node);
         },
         delta: function (t) { bubble.append(t); panel.reveal(bubble.node); },
+        cite: function (c) { bubble.cite(c); },
+        replace: function (t) { bubble.replace(t); panel.reveal(bubble.node); },
         disclaimer: function (d) { bubble.disclaimer(d); panel.reveal(bubble.node); },
         done: function (d) { if (d.status) bubble.setStatus(d.status); panel.reveal(bubble.node); }
       }, controller ? controller.signal : undefined).then(function () {

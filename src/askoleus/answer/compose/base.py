@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -29,7 +30,7 @@ class ComposedAnswer:
     citations: list[Citation]
     mode: Mode
     dropped: tuple[Dropped, ...] = ()
-    kept: int = 0  # generated sentences that survived verification (0 in extractive mode without a draft)
+    kept: int = 0  # drafted sentences that passed verification (also counted when the answer fell back)
     fallback_reason: str | None = None  # why the extractive answer was used instead of a generated one
 
     @property
@@ -61,6 +62,13 @@ StreamEvent = SentenceEvent | FinalEvent
 class Composer(Protocol):
     """Turns retrieved passages into an answer body for an `answered` question."""
 
-    def compose(self, question: str, hits: list[Hit], index: LoadedIndex, fallback: Fallback) -> ComposedAnswer:
-        """The answer body, citations and mode."""
+    def compose(
+        self,
+        question: str,
+        hits: list[Hit],
+        index: LoadedIndex,
+        fallback: Fallback,
+        on_sentence: Callable[[SentenceEvent], None] | None = None,
+    ) -> ComposedAnswer:
+        """The answer body, citations and mode; on_sentence gets each verified sentence as it completes."""
         ...

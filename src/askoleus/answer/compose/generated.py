@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from askoleus.answer.models import Citation, Study
 from askoleus.answer.verify import Dropped, Encode, Kept, Passage, UnitVectors, Verdict, split_complete, verify
@@ -98,18 +98,32 @@ class GeneratedComposer:
         """Seconds the model may take for one answer."""
         return min(self.settings.llm_timeout_seconds, REQUEST_SHARE * self.settings.request_timeout_seconds)
 
-    def compose(self, question: str, hits: list[Hit], index: LoadedIndex, fallback: Fallback) -> ComposedAnswer:
+    def compose(
+        self,
+        question: str,
+        hits: list[Hit],
+        index: LoadedIndex,
+        fallback: Fallback,
+        on_sentence: Callable[[SentenceEvent], None] | None = None,
+    ) -> ComposedAnswer:
         """The verified generated answer, or the extractive one; for a worker thread (no running loop)."""
-        return asyncio.run(self.compose_async(question, hits, index, fallback))
+        return asyncio.run(self.compose_async(question, hits, index, fallback, on_sentence))
 
     async def compose_async(
-        self, question: str, hits: list[Hit], index: LoadedIndex, fallback: Fallback
+        self,
+        question: str,
+        hits: list[Hit],
+        index: LoadedIndex,
+        fallback: Fallback,
+        on_sentence: Callable[[SentenceEvent], None] | None = None,
     ) -> ComposedAnswer:
         """compose for async callers."""
         final: ComposedAnswer | None = None
         async for event in self.stream(question, hits, index, fallback):
             if isinstance(event, FinalEvent):
                 final = event.answer
+            elif on_sentence is not None:
+                on_sentence(event)
         assert final is not None  # stream always ends with a FinalEvent
         return final
 
@@ -163,7 +177,7 @@ class GeneratedComposer:
             self.metrics.calls.labels(failure).inc()
             self.metrics.failures.labels(failure).inc()
             log.warning("model call failed (%s); extractive answer", failure)
-            yield FinalEvent(self._fallback(fallback, failure, dropped), replace=shown)
+            yield FinalEvent(self._fallback(fallback, failure, dropped, len(kept)), replace=shown)
             return
         self.breaker.success()
         self.metrics.calls.labels("ok").inc()
@@ -172,7 +186,7 @@ class GeneratedComposer:
             yield FinalEvent(self._fallback(fallback, "empty"))
         elif not Verdict(tuple(kept), dropped).enough:
             log.info("%d of %d drafted sentences dropped; extractive answer", len(dropped), len(results))
-            yield FinalEvent(self._fallback(fallback, "too_little_survived", dropped), replace=shown)
+            yield FinalEvent(self._fallback(fallback, "too_little_survived", dropped, len(kept)), replace=shown)
         else:
             self.metrics.answers.labels("generated").inc()
             yield FinalEvent(numbering.answer(dropped))
@@ -210,11 +224,13 @@ class GeneratedComposer:
         threshold = self.settings.llm_support_threshold
         return await asyncio.to_thread(verify, sentences, passages, self.encode, threshold, cache)
 
-    def _fallback(self, fallback: Fallback, reason: str, dropped: tuple[Dropped, ...] = ()) -> ComposedAnswer:
+    def _fallback(
+        self, fallback: Fallback, reason: str, dropped: tuple[Dropped, ...] = (), kept: int = 0
+    ) -> ComposedAnswer:
         self.metrics.fallbacks.labels(reason).inc()
         self.metrics.answers.labels("extractive").inc()
         self._breaker_gauge()
-        return extractive(fallback, reason, dropped)
+        return extractive(fallback, reason, dropped, kept)
 
     def _breaker_gauge(self) -> None:
         self.metrics.breaker_open.set(1 if self.breaker.open else 0)
