@@ -27,6 +27,7 @@ _SIGNPOST = re.compile(
 NEAR_DUPLICATE = 0.92
 ECHO_FREE = 0.4  # a sentence sharing this much with the question is relevant, not yet an echo
 CONTEXT = 0.25  # weight of the sentence before, for a sentence that leans on it
+SUBJECT_SHARE = 0.5  # a lead holding this share of the question's IDF weight names its subject
 
 # What kind of answer a question asks for, and what a sentence giving that kind of answer contains.
 _ANSWER_TYPES: list[tuple[str, re.Pattern[str]]] = [
@@ -173,6 +174,7 @@ def select_quotes(
     quotes = [q for q in quotes if len(q.text.split()) >= 3 and not _SIGNPOST.search(q.text)]
     if not quotes:
         return []
+    quotes = _continuation_first(index, quotes, question)
     best = quotes[0].score - quotes[0].bonus
     chosen: list[Quote] = []
     chosen_vecs: list[np.ndarray] = []
@@ -187,6 +189,29 @@ def select_quotes(
     rank = {id(h): i for i, h in enumerate(hits)}
     lead, rest = chosen[0], sorted(chosen[1:], key=lambda q: (rank.get(id(q.hit), 0), q.sentence_pos))
     return _with_antecedents(index, [lead, *rest])
+
+
+def _continuation_first(index: LoadedIndex, quotes: list[Quote], question: str) -> list[Quote]:
+    """When the lead names the question's subject ("Beetroot juice is a different story"), the sentence
+    right after it that leans on it ("It is rich in nitrate …") says what the subject does: it is scored
+    halfway to the lead and considered first among the runners-up."""
+    lead = quotes[0]
+    if lexical_share(index, question, lead.text) < SUBJECT_SHARE:
+        return quotes
+    for i, q in enumerate(quotes[1:], 1):
+        if q.hit.position == lead.hit.position and q.sentence_pos == lead.sentence_pos + 1 and LEANS_BACK.match(q.text):
+            lifted = Quote(q.hit, q.sentence_pos, q.text, (q.score + lead.score) / 2 + q.bonus / 2, q.bonus)
+            return [lead, lifted, *quotes[1:i], *quotes[i + 1 :]]
+    return quotes
+
+
+def lexical_share(index: LoadedIndex, question: str, sentence: str) -> float:
+    """The share of the question's IDF weight that the sentence holds."""
+    terms = set(tokenize(question))
+    weight = {t: index.lexical.idf(t) for t in terms}
+    total = sum(weight.values())
+    own = set(tokenize(sentence))
+    return sum(weight[t] for t in terms if _contains(own, t)) / total if total else 0.0
 
 
 def _antecedent(index: LoadedIndex, q: Quote) -> Quote | None:
