@@ -151,7 +151,61 @@ def review_sql(p: str) -> tuple[str, str]:
     return totals, rows
 
 
-class QuestionLog:
+class ConsoleReads:
+    """The console's reads of the question log, the same SQL on SQLite and PostgreSQL."""
+
+    dialect: rollups.Dialect
+
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        raise NotImplementedError
+
+    def recent(self, limit: int = 100, status: str | None = None, feedback: str | None = None) -> list[dict[str, Any]]:
+        """Most recent questions first, optionally filtered."""
+        where, args = [], []
+        if status:
+            where.append("status = ?")
+            args.append(status)
+        if feedback:
+            where.append("feedback = ?")
+            args.append(feedback)
+        sql = "SELECT * FROM questions" + (" WHERE " + " AND ".join(where) if where else "")
+        rows = self._rows(self.dialect.sql(sql + " ORDER BY ts DESC LIMIT ?"), (*args, limit))
+        return [log_item(r) for r in rows]
+
+    def gaps(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Questions the articles did not cover, most frequent first."""
+        rows = self._rows(
+            self.dialect.sql(
+                "SELECT lower(question) AS q, min(question) AS question, count(*) AS n, max(ts) AS last"
+                " FROM questions WHERE status = 'not_covered' GROUP BY 1 ORDER BY n DESC, last DESC LIMIT ?"
+            ),
+            (limit,),
+        )
+        return [{"question": r["question"], "count": r["n"], "last_ts": iso_ts(r["last"])} for r in rows]
+
+    def thumbs_down(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Answers readers marked unhelpful, with the passages behind them."""
+        return self.recent(limit, feedback="down")
+
+    def questions_since(self, days: int = 30, limit: int = 2000) -> list[str]:
+        """Question texts of the last days, newest first."""
+        rows = self._rows(
+            self.dialect.sql("SELECT question FROM questions WHERE ts >= ? ORDER BY ts DESC LIMIT ?"),
+            (time.time() - days * 86400, limit),
+        )
+        return [r["question"] for r in rows]
+
+    def export_csv(self) -> str:
+        """The whole log as CSV."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(CSV_FIELDS)
+        for r in self._rows("SELECT * FROM questions ORDER BY ts"):
+            writer.writerow([iso_ts(r["ts"]) if f == "ts" else csv_cell(r[f]) for f in CSV_FIELDS])
+        return out.getvalue()
+
+
+class QuestionLog(ConsoleReads):
     """Append questions and answers, record feedback, and answer the console's queries."""
 
     dialect = rollups.SQLITE  # the overview's SQL for this database
@@ -244,46 +298,3 @@ class QuestionLog:
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return list(self._db.execute(sql, args))
-
-    def recent(self, limit: int = 100, status: str | None = None, feedback: str | None = None) -> list[dict[str, Any]]:
-        """Most recent questions first, optionally filtered."""
-        where, args = [], []
-        if status:
-            where.append("status = ?")
-            args.append(status)
-        if feedback:
-            where.append("feedback = ?")
-            args.append(feedback)
-        sql = "SELECT * FROM questions" + (" WHERE " + " AND ".join(where) if where else "")
-        rows = self._rows(sql + " ORDER BY ts DESC LIMIT ?", (*args, limit))
-        return [log_item(r) for r in rows]
-
-    def gaps(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Questions the articles did not cover, most frequent first."""
-        rows = self._rows(
-            "SELECT lower(question) AS q, min(question) AS question, count(*) AS n, max(ts) AS last"
-            " FROM questions WHERE status = 'not_covered' GROUP BY q ORDER BY n DESC, last DESC LIMIT ?",
-            (limit,),
-        )
-        return [{"question": r["question"], "count": r["n"], "last_ts": iso_ts(r["last"])} for r in rows]
-
-    def thumbs_down(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Answers readers marked unhelpful, with the passages behind them."""
-        return self.recent(limit, feedback="down")
-
-    def questions_since(self, days: int = 30, limit: int = 2000) -> list[str]:
-        """Question texts of the last days, newest first."""
-        rows = self._rows(
-            "SELECT question FROM questions WHERE ts >= ? ORDER BY ts DESC LIMIT ?",
-            (time.time() - days * 86400, limit),
-        )
-        return [r["question"] for r in rows]
-
-    def export_csv(self) -> str:
-        """The whole log as CSV."""
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(CSV_FIELDS)
-        for r in self._rows("SELECT * FROM questions ORDER BY ts"):
-            writer.writerow([iso_ts(r["ts"]) if f == "ts" else csv_cell(r[f]) for f in CSV_FIELDS])
-        return out.getvalue()

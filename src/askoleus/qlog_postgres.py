@@ -13,8 +13,6 @@ was composed (mode, drafted and dropped sentences, the dropped ones as JSON for 
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import secrets
 import threading
@@ -29,12 +27,9 @@ from psycopg.rows import dict_row, tuple_row
 from askoleus.errors import DependencyUnavailable
 from askoleus.overview import store as rollups
 from askoleus.qlog import (
-    CSV_FIELDS,
     GENERATED_COLUMNS,
     INSERT_COLUMNS,
-    csv_cell,
-    iso_ts,
-    log_item,
+    ConsoleReads,
     record_row,
     review,
     review_sql,
@@ -104,7 +99,7 @@ def migrate(conn: Conn) -> int:
     return version
 
 
-class PostgresQuestionLog:
+class PostgresQuestionLog(ConsoleReads):
     """The question log in PostgreSQL: the same methods as the SQLite QuestionLog."""
 
     dialect = rollups.POSTGRES  # the overview's SQL for this database
@@ -300,45 +295,3 @@ class PostgresQuestionLog:
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = self._read("read", lambda c: c.execute(sql, args).fetchall())
         return rows
-
-    def recent(self, limit: int = 100, status: str | None = None, feedback: str | None = None) -> list[dict[str, Any]]:
-        """Most recent questions first, optionally filtered."""
-        where, args = [], []
-        if status:
-            where.append("status = %s")
-            args.append(status)
-        if feedback:
-            where.append("feedback = %s")
-            args.append(feedback)
-        sql = "SELECT * FROM questions" + (" WHERE " + " AND ".join(where) if where else "")
-        return [log_item(r) for r in self._rows(sql + " ORDER BY ts DESC LIMIT %s", (*args, limit))]
-
-    def gaps(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Questions the articles did not cover, most frequent first."""
-        rows = self._rows(
-            "SELECT lower(question) AS q, min(question) AS question, count(*) AS n, max(ts) AS last"
-            " FROM questions WHERE status = 'not_covered' GROUP BY 1 ORDER BY n DESC, last DESC LIMIT %s",
-            (limit,),
-        )
-        return [{"question": r["question"], "count": r["n"], "last_ts": iso_ts(r["last"])} for r in rows]
-
-    def thumbs_down(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Answers readers marked unhelpful, with the passages behind them."""
-        return self.recent(limit, feedback="down")
-
-    def questions_since(self, days: int = 30, limit: int = 2000) -> list[str]:
-        """Question texts of the last days, newest first."""
-        rows = self._rows(
-            "SELECT question FROM questions WHERE ts >= %s ORDER BY ts DESC LIMIT %s",
-            (time.time() - days * 86400, limit),
-        )
-        return [r["question"] for r in rows]
-
-    def export_csv(self) -> str:
-        """The whole log as CSV."""
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(CSV_FIELDS)
-        for r in self._rows("SELECT * FROM questions ORDER BY ts"):
-            writer.writerow([iso_ts(r["ts"]) if f == "ts" else csv_cell(r[f]) for f in CSV_FIELDS])
-        return out.getvalue()
