@@ -141,6 +141,20 @@ def test_near_domain_questions_are_not_covered(answerer, loaded) -> None:  # typ
     assert answerer.ask(loaded, "Which nutrient moves O2 around so my cells can make fuel?").status == "answered"
 
 
+def test_a_quantity_the_articles_never_give_is_not_covered(answerer, loaded) -> None:  # type: ignore[no-untyped-def]
+    """The article mentions pace and kilometres, never a pace or a distance in numbers: such asks are refused."""
+    assert answerer.ask(loaded, "What pace should a beginner run a 10k at?").status == "not_covered"
+    assert answerer.ask(loaded, "How many kilometres a week should a marathon runner do?").status == "not_covered"
+    assert answerer.ask(loaded, "How long can my muscles run on their stored ATP?").status == "answered"
+
+
+def test_a_denied_symptom_is_not_the_subject_of_the_question(answerer, loaded) -> None:  # type: ignore[no-untyped-def]
+    """ "I don't have chest pain, but my legs are heavy" is about heavy legs; the chest pain it denies is not."""
+    a = answerer.ask(loaded, "I don't have chest pain, but my legs are heavy")
+    assert a.status == "answered"
+    assert "heavy legs" in a.answer.lower()
+
+
 def test_promo_blocks_answer_offer_questions_only(answerer, loaded) -> None:  # type: ignore[no-untyped-def]
     """A discount question may quote the newsletter box; a content question never quotes promo text."""
     offer = answerer.ask(loaded, "Do newsletter subscribers get a discount?")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from askoleus.answer.routing import asks_for_reference, followup_kind, route
+from askoleus.answer.routing import asks_for_reference, followup_kind, route, without_denied
 from askoleus.answer.routing_eval import evaluate_routing, load
 
 EVAL = Path(__file__).resolve().parents[2] / "eval"
@@ -147,3 +147,10 @@ def test_labelled_sets_meet_the_routing_targets() -> None:
     true_cases = evaluate_routing(load(EVAL / "routing_medical.jsonl"))
     assert true_cases.recall("medical") == 1.0
     assert true_cases.recall("emergency") == 1.0
+
+
+def test_without_denied_drops_only_the_symptoms_the_reader_denies() -> None:
+    """A denied symptom leaves the question; one the reader reports stays."""
+    assert "chest" not in without_denied("I don't have chest pain, but my legs are heavy")
+    assert "heavy" in without_denied("I don't have chest pain, but my legs are heavy")
+    assert "chest pain" in without_denied("I have chest pain and heavy legs")

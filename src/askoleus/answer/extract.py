@@ -34,6 +34,15 @@ _ANSWER_TYPES: list[tuple[str, re.Pattern[str]]] = [
     ("price", re.compile(r"\bhow much\b[^?]*\bcosts?\b|\b(?:prices?|priced|expensive|cheap(?:er|est)?)\b", re.I)),
     ("source", re.compile(r"\b(?:which|what|whose) (?:study|studies|journal|paper|review|research)|^\s*who\b", re.I)),
     ("time", re.compile(r"\bhow (?:long|soon|often)\b|\b(?:what|which) year\b|^\s*when\b", re.I)),
+    # a quantity in a unit: a pace, a speed, a distance, a cadence, calories
+    (
+        "measure",
+        re.compile(
+            r"\bhow (?:fast|far)\b|\bhow (?:many|much) (?:km|kms|kilomet\w*|miles?|metres?|meters?|calories|kcal|"
+            r"steps)\b|\b(?:what|which) (?:\w+ )?(?:pace|speed|cadence|distance|mileage)\b",
+            re.I,
+        ),
+    ),
     ("number", re.compile(r"\bhow (?:many|much)\b", re.I)),
     ("cause", re.compile(r"^\s*why\b|\bwhat (?:causes?|makes)\b|\breasons?\b", re.I)),
     ("definition", re.compile(r"^\s*what (?:is|are|does .{1,40} mean)\b", re.I)),
@@ -51,6 +60,11 @@ _CUES: dict[str, re.Pattern[str]] = {
     "number": re.compile(
         r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|several|few)\b", re.I
     ),
+    "measure": re.compile(
+        r"\d+(?:[.,:]\d+)?\s?(?:km|kilomet\w*|miles?|mi|metres?|meters?|kcal|calories|min(?:utes?)?\s?(?:/|per)\s?"
+        r"(?:km|kilomet\w*|miles?)|mph|km/h|kph|spm|steps)\b",
+        re.I,
+    ),
     "cause": re.compile(
         r"\b(?:because|causes?|caused|reasons?|driven by|due to|so that|leads? to|why|when .+ cannot)\b", re.I
     ),
@@ -66,7 +80,7 @@ def signals_kind(kind: str, text: str) -> bool:
 
 
 def answer_type(question: str) -> str | None:
-    """The kind of answer the question asks for (cause, definition, source, time, number, price)."""
+    """The kind of answer the question asks for (cause, definition, source, time, measure, number, price)."""
     return next((name for name, pattern in _ANSWER_TYPES if pattern.search(question)), None)
 
 

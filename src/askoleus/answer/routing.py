@@ -239,6 +239,20 @@ def first_unnegated(
     return False
 
 
+def without_denied(question: str) -> str:
+    """The question without the symptoms and conditions it denies ("I don't have chest pain, but …")."""
+    text = question.replace("\u2019", "'")
+    spans = [
+        (m.start(), m.end())
+        for pattern in (_RED_RE, _MED_RE)
+        for m in pattern.finditer(text)
+        if negated(text, m.start(), m.end(), NEGATION_EN)
+    ]
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + " " + text[end:]
+    return text
+
+
 def _about_minor(text: str) -> bool:
     """A question about giving or taking something for a child or teenager."""
     return first_unnegated(_MINOR, text, NEGATION_EN) and bool(_INTAKE.search(text))

@@ -13,6 +13,7 @@ from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import Hit
 
 from .extract import Quote
+from .routing import without_denied
 
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?")
 # Questions about an offer, a discount, the newsletter or where to buy may quote promo blocks.
@@ -73,7 +74,8 @@ def near_domain(
     dropping them makes the best sentence fit worse. A question with no word of the articles at all
     needs a clear vector match (UNSHARED_COVERAGE).
     """
-    words = [w for w in _WORD.findall(question.lower()) if w not in STOPWORDS and not _common(w)]
+    # a symptom the reader denies is not what the question is about ("I don't have chest pain, but …")
+    words = [w for w in _WORD.findall(without_denied(question).lower()) if w not in STOPWORDS and not _common(w)]
     known = [w for w in words if index.lexical.knows(w)]
     if len(known) == len(words):
         return False

@@ -171,7 +171,8 @@ class Answerer:
         """Passages for text (promo blocks only for offer questions), its vector, and whether it is covered.
 
         Covered: a passage or sentence matches well enough, the words the articles never use are not
-        the question's subject (near_domain), and a question asking for a price finds one.
+        the question's subject (near_domain), and a question asking for a price or a quantity in a unit
+        (a pace, a distance) finds one.
         """
         vec = self.encode(text)
         offer = asks_about_offer(text)
@@ -183,8 +184,9 @@ class Answerer:
             covered = any(h.chunk.kind == "promo" for h in hits)
         if covered and not offer:
             covered = not near_domain(index, text, hits, vec, self.encode)
-        if covered and answer_type(text) == "price":
-            covered = any(signals_kind("price", h.chunk.text) for h in hits)
+        kind = answer_type(text)
+        if covered and kind in ("price", "measure"):  # a price or a pace the passages never give is not covered
+            covered = any(signals_kind(kind, h.chunk.text) for h in hits)
         return hits, vec, covered
 
     def _reply(self, index: LoadedIndex, question: str, k: int, previous: Turn | None) -> Reply:
