@@ -29,13 +29,13 @@ TARGETS: dict[str, tuple[str, float]] = {
     "retrieval_hit@3": (">=", 0.85),
 }
 # The CI gate: the targets where they are met, else a floor just under the level measured when the
-# current extraction landed (0.732 / 0.805 / 0.860), so a change that makes answers worse fails CI.
+# current extraction landed (0.732 / 0.805 / 0.880), so a change that makes answers worse fails CI.
 # Raise a floor whenever the answers improve, up to its target.
 THRESHOLDS: dict[str, tuple[str, float]] = {
     **TARGETS,
     "fact_first": (">=", 0.72),
     "fact_anywhere": (">=", 0.79),
-    "refused": (">=", 0.85),
+    "refused": (">=", 0.87),
 }
 LABELS = {
     "fact_first": "fact in the first sentence",
