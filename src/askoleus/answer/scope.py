@@ -22,6 +22,53 @@ _OFFER = re.compile(
     r"sign(?:ing)? up|buy|buying|purchase|(?<!in )order(?:ing)?|shop|shopping|money off|sales?|save|saving)\b",
     re.IGNORECASE,
 )
+# A word this rare in general English (Zipf 2.5: about one in three million words) that one edit (a letter
+# added, dropped or changed, or two neighbours swapped) turns into a word of the articles with the same
+# first letter is a misspelling of it: "iorn" -> "iron", "runers" -> "runners", "importnat" -> "important".
+TYPO_ZIPF = 2.5
+TYPO_MIN_LENGTH = 4  # shorter words are too often one edit from an unrelated word
+_LABEL = re.compile(
+    r"\b(?:vegan|vegetarians?|kosher|halal|gluten|lactose|dairy|allergens?|allergy|organic|gmo|sugar-free|keto)\b",
+    re.IGNORECASE,
+)
+# A question asking for one of these kinds of fact about the company or the product is covered only
+# when a retrieved passage states that kind of fact, like a price or a quantity in a unit (service):
+# (what the question asks, what a passage stating it says).
+_FACTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "place": (
+        re.compile(
+            r"\bwhere (?:is|are|was|were)\b[^?]{0,40}\b(?:based|located|headquartered|from|made|produced|"
+            r"manufactured)\b|\bheadquarter\w*|\b(?:which|what) (?:country|city|town)\b",
+            re.I,
+        ),
+        re.compile(r"\b(?:based|located|headquartered|made|produced|manufactured) in\b|\bheadquarter\w*", re.I),
+    ),
+    "founding": (
+        re.compile(r"\b(?:founded|founders?|co-?founders?|established|ceo|owners?|owns)\b", re.I),
+        re.compile(r"\b(?:founded|founders?|co-?founders?|established in|ceo|owned by|owners?)\b", re.I),
+    ),
+    "shipping": (
+        re.compile(
+            r"\b(?:ships?|shipping|shipped|delivery|deliveries|dispatch\w*|postage|couriers?|refunds?|"
+            r"return policy)\b|\bdeliver (?:to|in|outside|abroad)\b",
+            re.I,
+        ),
+        re.compile(r"\b(?:ships?|shipping|shipped|delivery|deliveries|dispatch\w*|postage|couriers?|refunds?)\b", re.I),
+    ),
+    "storage": (
+        re.compile(
+            r"\bhow (?:should|do|can|must|would) (?:i|you|we) (?:store|keep)\b|\bhow to store\b|\bstorage\b|"
+            r"\bshelf[- ]life\b|\brefrigerat\w*|\bfridge\b|\bexpir\w*|\bbest before\b|\bonce opened\b",
+            re.I,
+        ),
+        re.compile(
+            r"\bstor(?:e|ed|age) (?:in|at|below|away|upright|cool)\b|\brefrigerat\w*|\bfridge\b|\broom temperature\b|"
+            r"\bshelf[- ]life\b|\bexpir\w*|\bbest before\b|\bonce opened\b",
+            re.I,
+        ),
+    ),
+    "label": (_LABEL, _LABEL),  # a dietary or sourcing label: only a passage naming one answers
+}
 # How much worse the question matches its best sentence than its known words alone do, before the
 # words the articles never use count as the real subject (measured on the tune split, README).
 NEAR_DOMAIN_MARGIN = 0.10
@@ -83,6 +130,44 @@ def near_domain(
         return coverage(index, hits, qv) < UNSHARED_COVERAGE
     _, vec = best_sentence(index, hits, qv)
     return float(vec @ qv) - float(vec @ encode(" ".join(known))) < -NEAR_DOMAIN_MARGIN
+
+
+def fact_kind(question: str) -> str | None:
+    """The kind of company or product fact the question asks for (place, founding, shipping, storage, label)."""
+    return next((kind for kind, (asks, _) in _FACTS.items() if asks.search(question)), None)
+
+
+def states_fact(kind: str, text: str) -> bool:
+    """Whether a passage states the kind of fact named ("based in …" for a place)."""
+    return bool(_FACTS[kind][1].search(text))
+
+
+def correct_spelling(index: LoadedIndex, question: str) -> str:
+    """The question with misspelt words of the articles corrected ("is iorn importnat" → "is iron important")."""
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group(0)
+        low = word.lower()
+        if len(low) < TYPO_MIN_LENGTH or low in index.words or zipf_frequency(low, "en") >= TYPO_ZIPF:
+            return word
+        near = [w for w in index.words if w[:1] == low[:1] and _one_edit(low, w)]
+        return max(near, key=lambda w: (zipf_frequency(w, "en"), w)) if near else word
+
+    return _WORD.sub(fix, question)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """a and b differ by one letter added, dropped or changed, or two neighbouring letters swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = next((i for i in range(len(short)) if short[i] != long[i]), len(short))
+    return short[i:] == long[i + 1 :]
 
 
 def _common(word: str) -> bool:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ DENSE = "dense.faiss"
 LEXICAL = "lexical"
 ARTICLES = "articles.json"
 REQUIRED = (CHUNKS, VECTORS, SENTENCES, DENSE, ARTICLES)
+_WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)?")
 
 
 @dataclass
@@ -58,6 +61,11 @@ class LoadedIndex:
     def sentence_vectors(self, i: int) -> np.ndarray:
         """Sentence vectors of chunk i (rows align with sent_spans[i])."""
         return self.sent_vectors[self.sent_offsets[i] : self.sent_offsets[i + 1]]
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """Every word the passages use, lowercased as written (spelling correction maps onto these)."""
+        return frozenset(w.lower() for c in self.chunks for w in _WORD.findall(c.text))
 
     def cache(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Embedding cache: embed-text hash → (passage vector, sentence vectors)."""
