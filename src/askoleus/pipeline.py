@@ -14,13 +14,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
 from askoleus import __version__
 from askoleus.chunk import ChunkerSettings, chunk_article, fit_to_limit
 from askoleus.config import Settings
 from askoleus.documents import Article, Chunk
 from askoleus.encoders import Embedder, encoder_record, text_hash
 from askoleus.errors import BuildError, IndexCorrupt
-from askoleus.index.loaded import LoadedIndex, load_generation
+from askoleus.index.lexical import STOPWORDS
+from askoleus.index.loaded import LoadedIndex, load_generation, vocabulary
 from askoleus.index.store import IndexStore, new_generation_id, write_manifest
 from askoleus.index.writer import Embedded, Spans, article_record, write_artifacts
 from askoleus.ingest.corpus import load_corpus
@@ -86,6 +89,20 @@ def _embed(
     return out
 
 
+def _word_vectors(
+    chunks: list[Chunk], previous: LoadedIndex | None, embedder: Embedder, batch_size: int
+) -> tuple[list[str], np.ndarray]:
+    """The articles' content words and a vector for each, reusing the previous generation's."""
+    words = [w for w in vocabulary(chunks) if w not in STOPWORDS and len(w) > 1]
+    known = dict(zip(previous.vocabulary, previous.word_vectors, strict=True)) if previous else {}
+    missing = [w for w in words if w not in known]
+    if missing:
+        known.update(zip(missing, embedder.encode(missing, batch_size=batch_size), strict=True))
+    if not words:
+        return [], np.zeros((0, embedder.dim), dtype=np.float32)
+    return words, np.stack([np.asarray(known[w], dtype=np.float32) for w in words])
+
+
 def _embed_spans(c: Chunk, spans: Spans) -> Spans:
     """Sentence spans of c.text, shifted to positions in c.embed_text."""
     shift = len(c.embed_text) - len(c.text)
@@ -130,6 +147,7 @@ def build_index(
         fresh = _embed([cs for _, cs in missing], embedder, settings.embed_batch_size, progress)
         cache.update({h: fresh[i] for i, (h, _) in enumerate(missing)})
         embedded = [cache[h] for h in hashes]
+        words = _word_vectors(chunks, previous, embedder, settings.embed_batch_size)
         report.articles, report.chunks = len(corpus.articles), len(chunks)
         report.embedded = len(missing)
         missing_set = {h for h, _ in missing}
@@ -161,6 +179,7 @@ def build_index(
                 hashes,
                 spans,
                 embedded,
+                words,
                 fingerprint,
             )
         except OSError as exc:  # disk full, permissions, I/O error: the current generation is untouched
@@ -184,11 +203,12 @@ def _write_generation(
     hashes: list[str],
     spans: list[Spans],
     embedded: list[Embedded],
+    words: tuple[list[str], np.ndarray],
     fingerprint: str,
 ) -> str:
     """Write, checksum, fsync and activate a generation; returns the dense index kind."""
     tmp = store.new_tmp_dir(gen)
-    kind = write_artifacts(tmp, chunks, hashes, spans, embedded, articles, settings.hnsw_threshold, embedder.dim)
+    kind = write_artifacts(tmp, chunks, hashes, spans, embedded, articles, settings.hnsw_threshold, embedder.dim, words)
     write_manifest(
         tmp,
         {

@@ -72,6 +72,20 @@ _FACTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 # How much worse the question matches its best sentence than its known words alone do, before the
 # words the articles never use count as the real subject (measured on the tune split, README).
 NEAR_DOMAIN_MARGIN = 0.10
+# A question whose only words of the articles are their titles' ("heavy legs", "runners") and that adds
+# a word they never use asks about that word ("Are ice baths good for heavy legs?") when leaving the word
+# out moves the question's vector this far (1 - cosine; tune split: asked-about words 0.12-0.19,
+# wording like "worry" or "main takeaway" 0.03-0.07) ...
+SUBJECT_SALIENCE = 0.09
+# ... unless the word's nearest word of the articles is this close: a synonym or another form
+# ("tired" -> "fatigue" 0.72, "jogging" -> "running" 0.80), where new subjects stay below (tune split:
+# "weekly" -> "daily" 0.67, "treadmill" -> "stride" 0.57, "sauna" 0.38).
+SYNONYM = 0.7
+# What a comparison likens something to describes it; it is not what the question is about.
+_SIMILE = re.compile(
+    r"\b((?:feels?|felt|feeling|looks?|looked|seems?|seemed|is|are|was|were) like) (?:(?:a|an|the|some) )?\w+(?: \w+)?",
+    re.IGNORECASE,
+)
 # Words this common in general English (Zipf 5.5: about 300 per million words) say how a
 # question is asked ("make", "good", "year"), not what it is about, so they are never its subject.
 COMMON_ZIPF = 5.5
@@ -119,15 +133,19 @@ def near_domain(
     "Daily Shot" alone better than the whole question, so the match is about something else. A
     paraphrase ("which mineral ferries O2 …") also uses unknown words, but they carry its match:
     dropping them makes the best sentence fit worse. A question with no word of the articles at all
-    needs a clear vector match (UNSHARED_COVERAGE).
+    needs a clear vector match (UNSHARED_COVERAGE). A question that shares only the articles' title
+    words and adds a new one is about the new one (_new_subject: "Are ice baths good for heavy legs?").
     """
     # a symptom the reader denies is not what the question is about ("I don't have chest pain, but …")
-    words = [w for w in _WORD.findall(without_denied(question).lower()) if w not in STOPWORDS and not _common(w)]
+    described = _SIMILE.sub(r"\1", without_denied(question))  # "legs feel like lead": lead describes them
+    words = [w for w in _WORD.findall(described.lower()) if w not in STOPWORDS and not _common(w)]
     known = [w for w in words if index.lexical.knows(w)]
     if len(known) == len(words):
         return False
     if not known:  # a pure paraphrase: only its vector speaks for it, so it must speak clearly
         return coverage(index, hits, qv) < UNSHARED_COVERAGE
+    if _new_subject(index, question, hits, known, [w for w in words if w not in known], qv, encode):
+        return True
     _, vec = best_sentence(index, hits, qv)
     return float(vec @ qv) - float(vec @ encode(" ".join(known))) < -NEAR_DOMAIN_MARGIN
 
@@ -168,6 +186,50 @@ def _one_edit(a: str, b: str) -> bool:
     short, long = (a, b) if len(a) < len(b) else (b, a)
     i = next((i for i in range(len(short)) if short[i] != long[i]), len(short))
     return short[i:] == long[i + 1 :]
+
+
+def _new_subject(
+    index: LoadedIndex,
+    question: str,
+    hits: list[Hit],
+    known: list[str],
+    unknown: list[str],
+    qv: np.ndarray,
+    encode: Callable[[str], np.ndarray],
+) -> bool:
+    """True when the question adds a new subject to the articles' title words ("ice baths" to "heavy legs").
+
+    Its known words are all title words of the articles it matched, so they say only what the articles
+    are about; an unknown word that is no synonym of an article word (SYNONYM) and that moves the
+    question's meaning (SUBJECT_SALIENCE) is then what it asks about. Needs the generation's word
+    vectors (older generations have none: the check is skipped).
+    """
+    if not len(index.word_vectors) or not _only_title_words(index, hits, known):
+        return False
+    new = [w for w in unknown if nearest_word(index, w, encode) < SYNONYM]
+    return bool(new) and _salient(question, new, qv, encode) >= SUBJECT_SALIENCE
+
+
+def nearest_word(index: LoadedIndex, word: str, encode: Callable[[str], np.ndarray]) -> float:
+    """The cosine of a word with the closest word of the articles' vocabulary (0.0 without word vectors)."""
+    if not len(index.word_vectors):
+        return 0.0
+    return float((index.word_vectors @ encode(word)).max())
+
+
+def _only_title_words(index: LoadedIndex, hits: list[Hit], known: list[str], depth: int = 3) -> bool:
+    """True when every known word is a word of the matched articles' titles ("heavy legs", "runners")."""
+    titles = {t for h in hits[:depth] for t in tokenize(h.chunk.title) if len(t) >= 3}
+    return all(any(t.startswith(title) for title in titles) for w in known for t in tokenize(w) or [w])
+
+
+def _salient(question: str, unknown: list[str], qv: np.ndarray, encode: Callable[[str], np.ndarray]) -> float:
+    """How far the question's vector moves when its most telling unknown word is left out."""
+    out = 0.0
+    for w in dict.fromkeys(unknown):
+        rest = " ".join(re.sub(rf"\b{re.escape(w)}\b", " ", question, flags=re.IGNORECASE).split())
+        out = max(out, 1.0 - float(encode(rest) @ qv))
+    return out
 
 
 def _common(word: str) -> bool:
