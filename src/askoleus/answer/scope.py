@@ -44,7 +44,10 @@ _FACTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\b(?:based|located|headquartered|made|produced|manufactured) in\b|\bheadquarter\w*", re.I),
     ),
     "founding": (
-        re.compile(r"\b(?:founded|founders?|co-?founders?|established|ceo|owners?|owns)\b", re.I),
+        re.compile(
+            r"\b(?:founded|founders?|co-?founders?|ceo|owns)\b|\bwhen was \w+(?: \w+)? (?:established|started)\b",
+            re.I,
+        ),
         re.compile(r"\b(?:founded|founders?|co-?founders?|established in|ceo|owned by|owners?)\b", re.I),
     ),
     "shipping": (
@@ -57,7 +60,7 @@ _FACTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "storage": (
         re.compile(
-            r"\bhow (?:should|do|can|must|would) (?:i|you|we) (?:store|keep)\b|\bhow to store\b|\bstorage\b|"
+            r"\bhow (?:should|do|can|must|would) (?:i|you|we) store\b|\bhow to store\b|\bstorage\b|"
             r"\bshelf[- ]life\b|\brefrigerat\w*|\bfridge\b|\bexpir\w*|\bbest before\b|\bonce opened\b",
             re.I,
         ),
