@@ -147,7 +147,6 @@ def build_index(
         fresh = _embed([cs for _, cs in missing], embedder, settings.embed_batch_size, progress)
         cache.update({h: fresh[i] for i, (h, _) in enumerate(missing)})
         embedded = [cache[h] for h in hashes]
-        words = _word_vectors(chunks, previous, embedder, settings.embed_batch_size)
         report.articles, report.chunks = len(corpus.articles), len(chunks)
         report.embedded = len(missing)
         missing_set = {h for h, _ in missing}
@@ -159,12 +158,14 @@ def build_index(
             report.removed_articles = sorted(set(previous.articles) - new_ids)
 
         fingerprint = _fingerprint(chunks, hashes, corpus.articles, embedder, csettings, settings.hnsw_threshold)
-        if previous and previous.manifest.get("fingerprint") == fingerprint:
+        stale = previous is not None and not previous.vocabulary  # built before generations kept their words
+        if previous and previous.manifest.get("fingerprint") == fingerprint and not stale:
             report.generation, report.unchanged = previous.generation, True
             report.dense_index = previous.manifest["dense"]["kind"]
             report.seconds = round(time.perf_counter() - started, 3)
             return report
 
+        words = _word_vectors(chunks, previous, embedder, settings.embed_batch_size)
         gen = new_generation_id()
         try:
             report.dense_index = _write_generation(

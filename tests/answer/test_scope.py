@@ -120,3 +120,7 @@ def test_an_older_generation_without_word_vectors_still_loads(
     assert old.vocabulary == []
     assert len(old.word_vectors) == 0
     assert nearest_word(old, "treadmill", lambda text: np.ones(64, dtype=np.float32)) == 0.0
+    rebuilt = build_index(settings, fake_embedder)  # the same corpus: a new generation only to add the words
+    assert not rebuilt.unchanged
+    assert "fatigue" in load_current(settings.index_dir, "fake-hash").vocabulary
+    assert build_index(settings, fake_embedder).unchanged
