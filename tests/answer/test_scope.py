@@ -101,8 +101,8 @@ def test_a_generation_keeps_the_articles_words_with_vectors(loaded: LoadedIndex,
     assert "the" not in loaded.vocabulary
     assert loaded.word_vectors.shape == (len(loaded.vocabulary), loaded.vectors.shape[1])
     encode = QueryEncoder(embedder)
-    assert nearest_word(loaded, "tired", encode) >= SYNONYM  # "fatigue"
-    assert nearest_word(loaded, "treadmill", encode) < SYNONYM
+    assert nearest_word(loaded, encode("tired")) >= SYNONYM  # "fatigue"
+    assert nearest_word(loaded, encode("treadmill")) < SYNONYM
 
 
 def test_an_older_generation_without_word_vectors_still_loads(
@@ -119,7 +119,7 @@ def test_an_older_generation_without_word_vectors_still_loads(
     old = load_generation(gen, "fake-hash")
     assert old.vocabulary == []
     assert len(old.word_vectors) == 0
-    assert nearest_word(old, "treadmill", lambda text: np.ones(64, dtype=np.float32)) == 0.0
+    assert nearest_word(old, np.ones(64, dtype=np.float32)) == 0.0
     rebuilt = build_index(settings, fake_embedder)  # the same corpus: a new generation only to add the words
     assert not rebuilt.unchanged
     assert "fatigue" in load_current(settings.index_dir, "fake-hash").vocabulary

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import numpy as np
 from wordfreq import zipf_frequency
 
 from askoleus.index.lexical import STOPWORDS, tokenize
 from askoleus.index.loaded import LoadedIndex
-from askoleus.retrieve import Hit
+from askoleus.retrieve import Hit, QueryEncoder
 
 from .extract import Quote
 from .routing import without_denied
@@ -127,9 +126,7 @@ def coverage(index: LoadedIndex, hits: list[Hit], qv: np.ndarray, depth: int = 3
     return max(max((h.dense for h in hits), default=-1.0), best_sentence(index, hits, qv, depth)[0])
 
 
-def near_domain(
-    index: LoadedIndex, question: str, hits: list[Hit], qv: np.ndarray, encode: Callable[[str], np.ndarray]
-) -> bool:
+def near_domain(index: LoadedIndex, question: str, hits: list[Hit], qv: np.ndarray, encode: QueryEncoder) -> bool:
     """True when the question's subject is words the articles never use, and only its other words match.
 
     "Is the Daily Shot vegan?": "vegan" occurs nowhere in the index, and the best sentence matches
@@ -198,41 +195,39 @@ def _new_subject(
     known: list[str],
     unknown: list[str],
     qv: np.ndarray,
-    encode: Callable[[str], np.ndarray],
+    encode: QueryEncoder,
 ) -> bool:
     """True when the question adds a new subject to the articles' title words ("ice baths" to "heavy legs").
 
     Its known words are all title words of the articles it matched, so they say only what the articles
     are about; an unknown word that is no synonym of an article word (SYNONYM) and that moves the
-    question's meaning (SUBJECT_SALIENCE) is then what it asks about. Needs the generation's word
-    vectors (older generations have none: the check is skipped).
+    question's meaning when left out (SUBJECT_SALIENCE) is then what it asks about. Needs the
+    generation's word vectors (older generations have none: the check is skipped).
     """
     if not len(index.word_vectors) or not _only_title_words(index, hits, known):
         return False
-    new = [w for w in unknown if nearest_word(index, w, encode) < SYNONYM]
-    return bool(new) and _salient(question, new, qv, encode) >= SUBJECT_SALIENCE
+    unknown = list(dict.fromkeys(unknown))
+    leave_out = [" ".join(re.sub(rf"\b{re.escape(w)}\b", " ", question, flags=re.IGNORECASE).split()) for w in unknown]
+    vectors = encode.many(unknown + leave_out)  # one encoder call for every word and every leaving-out
+    moved = [
+        1.0 - float(vectors[len(unknown) + i] @ qv)
+        for i in range(len(unknown))
+        if nearest_word(index, vectors[i]) < SYNONYM
+    ]
+    return max(moved, default=0.0) >= SUBJECT_SALIENCE
 
 
-def nearest_word(index: LoadedIndex, word: str, encode: Callable[[str], np.ndarray]) -> float:
-    """The cosine of a word with the closest word of the articles' vocabulary (0.0 without word vectors)."""
+def nearest_word(index: LoadedIndex, vector: np.ndarray) -> float:
+    """The cosine of a word's vector with the closest word of the articles (0.0 without word vectors)."""
     if not len(index.word_vectors):
         return 0.0
-    return float((index.word_vectors @ encode(word)).max())
+    return float((index.word_vectors @ vector).max())
 
 
 def _only_title_words(index: LoadedIndex, hits: list[Hit], known: list[str], depth: int = 3) -> bool:
     """True when every known word is a word of the matched articles' titles ("heavy legs", "runners")."""
     titles = {t for h in hits[:depth] for t in tokenize(h.chunk.title) if len(t) >= 3}
     return all(any(t.startswith(title) for title in titles) for w in known for t in tokenize(w) or [w])
-
-
-def _salient(question: str, unknown: list[str], qv: np.ndarray, encode: Callable[[str], np.ndarray]) -> float:
-    """How far the question's vector moves when its most telling unknown word is left out."""
-    out = 0.0
-    for w in dict.fromkeys(unknown):
-        rest = " ".join(re.sub(rf"\b{re.escape(w)}\b", " ", question, flags=re.IGNORECASE).split())
-        out = max(out, 1.0 - float(encode(rest) @ qv))
-    return out
 
 
 def _common(word: str) -> bool:
