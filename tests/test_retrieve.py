@@ -60,7 +60,7 @@ def test_query_vectors_are_cached(embedder) -> None:  # type: ignore[no-untyped-
     assert "why heavy legs" not in enc._cache
 
 
-def test_several_short_texts_are_embedded_in_one_call(fake_embedder) -> None:  # type: ignore[no-untyped-def]
+def test_several_short_texts_are_embedded_once(fake_embedder) -> None:  # type: ignore[no-untyped-def]
     """many() gives the same vectors as one call each and encodes only what it does not remember."""
     enc = QueryEncoder(fake_embedder)
     remembered = enc("ice")
