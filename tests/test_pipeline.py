@@ -64,10 +64,10 @@ def leftovers(settings: Settings) -> list[str]:
 
 
 def test_first_build_embeds_every_chunk_and_makes_the_generation_current(settings: Settings) -> None:
-    """An empty index gets one generation with every chunk embedded once."""
+    """An empty index gets one generation with every chunk embedded once, and every word of the articles."""
     report, embedder = build(settings)
     assert (report.articles, report.embedded, report.reused, report.removed) == (3, report.chunks, 0, 0)
-    assert embedder.calls == report.chunks > 0
+    assert embedder.calls == report.chunks + len(current(settings).vocabulary) > report.chunks > 0
     assert not report.unchanged
     assert report.skipped == []
     assert report.dense_index == "flat-ip"
@@ -129,7 +129,7 @@ def test_rebuilding_an_unchanged_corpus_embeds_nothing(settings: Settings) -> No
 
 
 def test_editing_one_article_embeds_only_its_changed_chunks(settings: Settings) -> None:
-    """Adding a sentence to one paragraph re-embeds just the chunks whose text changed."""
+    """Adding a sentence to one paragraph re-embeds just the chunks whose text changed (and its new words)."""
     first, _ = build(settings)
     before = current(settings)
     add_sentence(settings)
@@ -138,7 +138,9 @@ def test_editing_one_article_embeds_only_its_changed_chunks(settings: Settings) 
 
     old_texts = {c.embed_text for c in before.chunks}
     changed = [c for c in after.chunks if c.embed_text not in old_texts]
-    assert 0 < report.embedded == len(changed) == embedder.calls < report.chunks
+    new_words = set(after.vocabulary) - set(before.vocabulary)
+    assert 0 < report.embedded == len(changed) == embedder.calls - len(new_words) < report.chunks
+    assert "chocolate" in new_words
     assert {c.article_id for c in changed} == {"magnesium-and-cramps"}
     assert any("Dark chocolate" in c.text for c in changed)
     assert report.reused == report.chunks - report.embedded

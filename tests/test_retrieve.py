@@ -58,3 +58,16 @@ def test_query_vectors_are_cached(embedder) -> None:  # type: ignore[no-untyped-
     assert enc("why heavy legs") is a
     enc("b"), enc("c")
     assert "why heavy legs" not in enc._cache
+
+
+def test_several_short_texts_are_embedded_once(fake_embedder) -> None:  # type: ignore[no-untyped-def]
+    """many() gives the same vectors as one call each and encodes only what it does not remember."""
+    enc = QueryEncoder(fake_embedder)
+    remembered = enc("ice")
+    calls = fake_embedder.calls
+    vectors = enc.many(["ice", "baths", "ice baths", "baths"])
+    assert fake_embedder.calls == calls + 2  # only "baths" and "ice baths" are encoded
+    assert np.allclose(vectors[0], remembered)
+    assert np.allclose(vectors[1], vectors[3])
+    assert np.allclose(vectors[2], fake_embedder.encode(["ice baths"])[0])
+    assert enc("baths") is enc._cache["baths"]

@@ -14,13 +14,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
 from askoleus import __version__
 from askoleus.chunk import ChunkerSettings, chunk_article, fit_to_limit
 from askoleus.config import Settings
 from askoleus.documents import Article, Chunk
 from askoleus.encoders import Embedder, encoder_record, text_hash
 from askoleus.errors import BuildError, IndexCorrupt
-from askoleus.index.loaded import LoadedIndex, load_generation
+from askoleus.index.lexical import STOPWORDS
+from askoleus.index.loaded import LoadedIndex, load_generation, vocabulary
 from askoleus.index.store import IndexStore, new_generation_id, write_manifest
 from askoleus.index.writer import Embedded, Spans, article_record, write_artifacts
 from askoleus.ingest.corpus import load_corpus
@@ -86,6 +89,20 @@ def _embed(
     return out
 
 
+def _word_vectors(
+    chunks: list[Chunk], previous: LoadedIndex | None, embedder: Embedder, batch_size: int
+) -> tuple[list[str], np.ndarray]:
+    """The articles' content words and a vector for each, reusing the previous generation's."""
+    words = [w for w in vocabulary(chunks) if w not in STOPWORDS and len(w) > 1]
+    known = dict(zip(previous.vocabulary, previous.word_vectors, strict=True)) if previous else {}
+    missing = [w for w in words if w not in known]
+    if missing:
+        known.update(zip(missing, embedder.encode(missing, batch_size=batch_size), strict=True))
+    if not words:
+        return [], np.zeros((0, embedder.dim), dtype=np.float32)
+    return words, np.stack([np.asarray(known[w], dtype=np.float32) for w in words])
+
+
 def _embed_spans(c: Chunk, spans: Spans) -> Spans:
     """Sentence spans of c.text, shifted to positions in c.embed_text."""
     shift = len(c.embed_text) - len(c.text)
@@ -141,12 +158,14 @@ def build_index(
             report.removed_articles = sorted(set(previous.articles) - new_ids)
 
         fingerprint = _fingerprint(chunks, hashes, corpus.articles, embedder, csettings, settings.hnsw_threshold)
-        if previous and previous.manifest.get("fingerprint") == fingerprint:
+        stale = previous is not None and not previous.vocabulary  # built before generations kept their words
+        if previous and previous.manifest.get("fingerprint") == fingerprint and not stale:
             report.generation, report.unchanged = previous.generation, True
             report.dense_index = previous.manifest["dense"]["kind"]
             report.seconds = round(time.perf_counter() - started, 3)
             return report
 
+        words = _word_vectors(chunks, previous, embedder, settings.embed_batch_size)
         gen = new_generation_id()
         try:
             report.dense_index = _write_generation(
@@ -161,6 +180,7 @@ def build_index(
                 hashes,
                 spans,
                 embedded,
+                words,
                 fingerprint,
             )
         except OSError as exc:  # disk full, permissions, I/O error: the current generation is untouched
@@ -184,11 +204,12 @@ def _write_generation(
     hashes: list[str],
     spans: list[Spans],
     embedded: list[Embedded],
+    words: tuple[list[str], np.ndarray],
     fingerprint: str,
 ) -> str:
     """Write, checksum, fsync and activate a generation; returns the dense index kind."""
     tmp = store.new_tmp_dir(gen)
-    kind = write_artifacts(tmp, chunks, hashes, spans, embedded, articles, settings.hnsw_threshold, embedder.dim)
+    kind = write_artifacts(tmp, chunks, hashes, spans, embedded, articles, settings.hnsw_threshold, embedder.dim, words)
     write_manifest(
         tmp,
         {

@@ -64,11 +64,27 @@ class QueryEncoder:
                 self._cache.move_to_end(text)
                 return self._cache[text]
         vec: np.ndarray = self.embedder.encode([text])[0]
-        with self._lock:
-            self._cache[text] = vec
-            if len(self._cache) > self.size:
-                self._cache.popitem(last=False)
+        self._remember({text: vec})
         return vec
+
+    def many(self, texts: list[str]) -> np.ndarray:
+        """Normalised vectors of several short texts, the ones not remembered encoded in one call."""
+        with self._lock:
+            known = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            fresh = dict(zip(missing, self.embedder.encode(missing), strict=True))
+            self._remember(fresh)
+            known.update(fresh)
+        return np.stack([known[t] for t in texts]) if texts else np.zeros((0, self.embedder.dim), dtype=np.float32)
+
+    def _remember(self, vectors: dict[str, np.ndarray]) -> None:
+        with self._lock:
+            for text, vec in vectors.items():
+                self._cache[text] = vec
+                self._cache.move_to_end(text)
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
 
 
 def fuse(

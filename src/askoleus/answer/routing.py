@@ -268,6 +268,22 @@ def route(question: str) -> Route:
     return "answer"
 
 
+# Requests for content no article holds (a joke, a story, a poem, a recipe, code, a translation): out
+# of scope by kind, whatever words of the articles they contain ("Tell me a joke about runners.").
+_CREATE = re.compile(
+    r"\b(?:tell|give|write|compose|create|generate|make up|invent|sing|draft)\b(?: (?:me|us))?(?: \w+){0,3}? "
+    r"(?:jokes?|stor(?:y|ies)|poems?|haiku|limericks?|songs?|lyrics|raps?|riddles?|puns?|essays?|recipes?|code|"
+    r"scripts?|programs?|functions?|slogans?|tweets?)\b"
+    r"|\b(?:jokes?|poems?|haiku|limericks?|riddles?|puns?|lyrics)\b|\btranslate\b|\btranslation (?:of|into)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_to_create(question: str) -> bool:
+    """The reader asks us to make something up (a joke, a story, a poem, a recipe, code, a translation)."""
+    return bool(_CREATE.search(question))
+
+
 _FOLLOWUP_START = re.compile(
     r"^\s*(?:and|but|also|what about|how about|what of|and what about|same for|then|so|or)\b", re.IGNORECASE
 )

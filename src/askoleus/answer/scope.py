@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import numpy as np
 from wordfreq import zipf_frequency
 
 from askoleus.index.lexical import STOPWORDS, tokenize
 from askoleus.index.loaded import LoadedIndex
-from askoleus.retrieve import Hit
+from askoleus.retrieve import Hit, QueryEncoder
 
 from .extract import Quote
 from .routing import without_denied
@@ -22,9 +21,73 @@ _OFFER = re.compile(
     r"sign(?:ing)? up|buy|buying|purchase|(?<!in )order(?:ing)?|shop|shopping|money off|sales?|save|saving)\b",
     re.IGNORECASE,
 )
+# A word this rare in general English (Zipf 2.5: about one in three million words) that one edit (a letter
+# added, dropped or changed, or two neighbours swapped) turns into a word of the articles with the same
+# first letter is a misspelling of it: "iorn" -> "iron", "runers" -> "runners", "importnat" -> "important".
+TYPO_ZIPF = 2.5
+TYPO_MIN_LENGTH = 4  # shorter words are too often one edit from an unrelated word
+_LABEL = re.compile(
+    r"\b(?:vegan|vegetarians?|kosher|halal|gluten|lactose|dairy|allergens?|allergy|organic|gmo|sugar-free|keto)\b",
+    re.IGNORECASE,
+)
+# A question asking for one of these kinds of fact about the company or the product is covered only
+# when a retrieved passage states that kind of fact, like a price or a quantity in a unit (service):
+# (what the question asks, what a passage stating it says).
+_FACTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "place": (
+        re.compile(
+            r"\bwhere (?:is|are|was|were)\b[^?]{0,40}\b(?:based|located|headquartered|from|made|produced|"
+            r"manufactured)\b|\bheadquarter\w*|\b(?:which|what) (?:country|city|town)\b",
+            re.I,
+        ),
+        re.compile(r"\b(?:based|located|headquartered|made|produced|manufactured) in\b|\bheadquarter\w*", re.I),
+    ),
+    "founding": (
+        re.compile(
+            r"\b(?:founded|founders?|co-?founders?|ceo|owns)\b|\bwhen was \w+(?: \w+)? (?:established|started)\b",
+            re.I,
+        ),
+        re.compile(r"\b(?:founded|founders?|co-?founders?|established in|ceo|owned by|owners?)\b", re.I),
+    ),
+    "shipping": (
+        re.compile(
+            r"\b(?:ships?|shipping|shipped|delivery|deliveries|dispatch\w*|postage|couriers?|refunds?|"
+            r"return policy)\b|\bdeliver (?:to|in|outside|abroad)\b",
+            re.I,
+        ),
+        re.compile(r"\b(?:ships?|shipping|shipped|delivery|deliveries|dispatch\w*|postage|couriers?|refunds?)\b", re.I),
+    ),
+    "storage": (
+        re.compile(
+            r"\bhow (?:should|do|can|must|would) (?:i|you|we) store\b|\bhow to store\b|\bstorage\b|"
+            r"\bshelf[- ]life\b|\brefrigerat\w*|\bfridge\b|\bexpir\w*|\bbest before\b|\bonce opened\b",
+            re.I,
+        ),
+        re.compile(
+            r"\bstor(?:e|ed|age) (?:in|at|below|away|upright|cool)\b|\brefrigerat\w*|\bfridge\b|\broom temperature\b|"
+            r"\bshelf[- ]life\b|\bexpir\w*|\bbest before\b|\bonce opened\b",
+            re.I,
+        ),
+    ),
+    "label": (_LABEL, _LABEL),  # a dietary or sourcing label: only a passage naming one answers
+}
 # How much worse the question matches its best sentence than its known words alone do, before the
 # words the articles never use count as the real subject (measured on the tune split, README).
 NEAR_DOMAIN_MARGIN = 0.10
+# A question whose only words of the articles are their titles' ("heavy legs", "runners") and that adds
+# a word they never use asks about that word ("Are ice baths good for heavy legs?") when leaving the word
+# out moves the question's vector this far (1 - cosine; tune split: asked-about words 0.12-0.19,
+# wording like "worry" or "main takeaway" 0.03-0.07) ...
+SUBJECT_SALIENCE = 0.09
+# ... unless the word's nearest word of the articles is this close: a synonym or another form
+# ("tired" -> "fatigue" 0.72, "jogging" -> "running" 0.80), where new subjects stay below (tune split:
+# "weekly" -> "daily" 0.67, "treadmill" -> "stride" 0.57, "sauna" 0.38).
+SYNONYM = 0.7
+# What a comparison likens something to describes it; it is not what the question is about.
+_SIMILE = re.compile(
+    r"\b((?:feels?|felt|feeling|looks?|looked|seems?|seemed|is|are|was|were) like) (?:(?:a|an|the|some) )?\w+(?: \w+)?",
+    re.IGNORECASE,
+)
 # Words this common in general English (Zipf 5.5: about 300 per million words) say how a
 # question is asked ("make", "good", "year"), not what it is about, so they are never its subject.
 COMMON_ZIPF = 5.5
@@ -63,26 +126,108 @@ def coverage(index: LoadedIndex, hits: list[Hit], qv: np.ndarray, depth: int = 3
     return max(max((h.dense for h in hits), default=-1.0), best_sentence(index, hits, qv, depth)[0])
 
 
-def near_domain(
-    index: LoadedIndex, question: str, hits: list[Hit], qv: np.ndarray, encode: Callable[[str], np.ndarray]
-) -> bool:
+def near_domain(index: LoadedIndex, question: str, hits: list[Hit], qv: np.ndarray, encode: QueryEncoder) -> bool:
     """True when the question's subject is words the articles never use, and only its other words match.
 
     "Is the Daily Shot vegan?": "vegan" occurs nowhere in the index, and the best sentence matches
     "Daily Shot" alone better than the whole question, so the match is about something else. A
     paraphrase ("which mineral ferries O2 …") also uses unknown words, but they carry its match:
     dropping them makes the best sentence fit worse. A question with no word of the articles at all
-    needs a clear vector match (UNSHARED_COVERAGE).
+    needs a clear vector match (UNSHARED_COVERAGE). A question that shares only the articles' title
+    words and adds a new one is about the new one (_new_subject: "Are ice baths good for heavy legs?").
     """
     # a symptom the reader denies is not what the question is about ("I don't have chest pain, but …")
-    words = [w for w in _WORD.findall(without_denied(question).lower()) if w not in STOPWORDS and not _common(w)]
+    described = _SIMILE.sub(r"\1", without_denied(question))  # "legs feel like lead": lead describes them
+    words = [w for w in _WORD.findall(described.lower()) if w not in STOPWORDS and not _common(w)]
     known = [w for w in words if index.lexical.knows(w)]
     if len(known) == len(words):
         return False
     if not known:  # a pure paraphrase: only its vector speaks for it, so it must speak clearly
         return coverage(index, hits, qv) < UNSHARED_COVERAGE
+    if _new_subject(index, question, hits, known, [w for w in words if w not in known], qv, encode):
+        return True
     _, vec = best_sentence(index, hits, qv)
     return float(vec @ qv) - float(vec @ encode(" ".join(known))) < -NEAR_DOMAIN_MARGIN
+
+
+def fact_kind(question: str) -> str | None:
+    """The kind of company or product fact the question asks for (place, founding, shipping, storage, label)."""
+    return next((kind for kind, (asks, _) in _FACTS.items() if asks.search(question)), None)
+
+
+def states_fact(kind: str, text: str) -> bool:
+    """Whether a passage states the kind of fact named ("based in …" for a place)."""
+    return bool(_FACTS[kind][1].search(text))
+
+
+def correct_spelling(index: LoadedIndex, question: str) -> str:
+    """The question with misspelt words of the articles corrected ("is iorn importnat" → "is iron important")."""
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group(0)
+        low = word.lower()
+        if len(low) < TYPO_MIN_LENGTH or low in index.words or zipf_frequency(low, "en") >= TYPO_ZIPF:
+            return word
+        near = [w for w in index.words if w[:1] == low[:1] and _one_edit(low, w)]
+        return max(near, key=lambda w: (zipf_frequency(w, "en"), w)) if near else word
+
+    return _WORD.sub(fix, question)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """a and b differ by one letter added, dropped or changed, or two neighbouring letters swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = next((i for i in range(len(short)) if short[i] != long[i]), len(short))
+    return short[i:] == long[i + 1 :]
+
+
+def _new_subject(
+    index: LoadedIndex,
+    question: str,
+    hits: list[Hit],
+    known: list[str],
+    unknown: list[str],
+    qv: np.ndarray,
+    encode: QueryEncoder,
+) -> bool:
+    """True when the question adds a new subject to the articles' title words ("ice baths" to "heavy legs").
+
+    Its known words are all title words of the articles it matched, so they say only what the articles
+    are about; an unknown word that is no synonym of an article word (SYNONYM) and that moves the
+    question's meaning when left out (SUBJECT_SALIENCE) is then what it asks about. Needs the
+    generation's word vectors (older generations have none: the check is skipped).
+    """
+    if not len(index.word_vectors) or not _only_title_words(index, hits, known):
+        return False
+    unknown = list(dict.fromkeys(unknown))
+    leave_out = [" ".join(re.sub(rf"\b{re.escape(w)}\b", " ", question, flags=re.IGNORECASE).split()) for w in unknown]
+    vectors = encode.many(unknown + leave_out)  # one encoder call for every word and every leaving-out
+    moved = [
+        1.0 - float(vectors[len(unknown) + i] @ qv)
+        for i in range(len(unknown))
+        if nearest_word(index, vectors[i]) < SYNONYM
+    ]
+    return max(moved, default=0.0) >= SUBJECT_SALIENCE
+
+
+def nearest_word(index: LoadedIndex, vector: np.ndarray) -> float:
+    """The cosine of a word's vector with the closest word of the articles (0.0 without word vectors)."""
+    if not len(index.word_vectors):
+        return 0.0
+    return float((index.word_vectors @ vector).max())
+
+
+def _only_title_words(index: LoadedIndex, hits: list[Hit], known: list[str], depth: int = 3) -> bool:
+    """True when every known word is a word of the matched articles' titles ("heavy legs", "runners")."""
+    titles = {t for h in hits[:depth] for t in tokenize(h.chunk.title) if len(t) >= 3}
+    return all(any(t.startswith(title) for title in titles) for w in known for t in tokenize(w) or [w])
 
 
 def _common(word: str) -> bool:

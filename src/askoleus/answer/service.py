@@ -25,10 +25,22 @@ from .routing import (
     NOT_COVERED_RELATED,
     NOT_COVERED_TEXT,
     asks_for_reference,
+    asks_to_create,
     followup_kind,
     route,
 )
-from .scope import LEXICAL_COVERAGE, asks_about_offer, coverage, lexical_coverage, near_domain, section_key, suggestions
+from .scope import (
+    LEXICAL_COVERAGE,
+    asks_about_offer,
+    correct_spelling,
+    coverage,
+    fact_kind,
+    lexical_coverage,
+    near_domain,
+    section_key,
+    states_fact,
+    suggestions,
+)
 from .verify import Dropped
 
 ANSWER_KINDS = ("body",)
@@ -182,11 +194,14 @@ class Answerer:
             covered = lexical_coverage(index, text, hits) >= LEXICAL_COVERAGE
         if offer and not covered:  # promo blocks word offers their own way ("10% off" for "discount")
             covered = any(h.chunk.kind == "promo" for h in hits)
-        if covered and not offer:
-            covered = not near_domain(index, text, hits, vec, self.encode)
+        if covered and not offer:  # a joke, a poem, code: nothing an article holds
+            covered = not asks_to_create(text) and not near_domain(index, text, hits, vec, self.encode)
         kind = answer_type(text)
         if covered and kind in ("price", "measure"):  # a price or a pace the passages never give is not covered
             covered = any(signals_kind(kind, h.chunk.text) for h in hits)
+        fact = fact_kind(text)
+        if covered and fact:  # where the company is based, who founded it: only a passage stating it answers
+            covered = any(states_fact(fact, h.chunk.text) for h in hits)
         return hits, vec, covered
 
     def _reply(self, index: LoadedIndex, question: str, k: int, previous: Turn | None) -> Reply:
@@ -210,6 +225,7 @@ class Answerer:
                 return Reply("", "answered", quotes, [], previous.question)
         # a follow-up is searched together with the question it follows, so "it" keeps its referent;
         # "and magnesium?" must be covered on its own first, or any topic would borrow the old frame
+        question = correct_spelling(index, question)  # routed as written, searched as meant
         framed = f"{previous.question} {question}"[-MAX_RESOLVED_CHARS:] if previous else question
         resolved = framed if kind == "pronoun" else question
         hits, search_vec, covered = self._search(index, resolved, k)

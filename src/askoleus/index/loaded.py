@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,10 @@ SENTENCES = "sentences.npy"
 DENSE = "dense.faiss"
 LEXICAL = "lexical"
 ARTICLES = "articles.json"
+WORDS = "words.json"  # the articles' vocabulary (optional: generations built before it lack it)
+WORD_VECTORS = "words.npy"  # one vector per word of WORDS, same encoder
 REQUIRED = (CHUNKS, VECTORS, SENTENCES, DENSE, ARTICLES)
+_WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)?")
 
 
 @dataclass
@@ -54,14 +59,39 @@ class LoadedIndex:
     dense: faiss.Index
     lexical: LexicalIndex
     articles: dict[str, ArticleInfo]
+    vocabulary: list[str] = field(default_factory=list)  # rows of word_vectors; empty in older generations
+    word_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
 
     def sentence_vectors(self, i: int) -> np.ndarray:
         """Sentence vectors of chunk i (rows align with sent_spans[i])."""
         return self.sent_vectors[self.sent_offsets[i] : self.sent_offsets[i + 1]]
 
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """Every word the passages use, lowercased as written (spelling correction maps onto these)."""
+        return frozenset(vocabulary(self.chunks))
+
     def cache(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Embedding cache: embed-text hash → (passage vector, sentence vectors)."""
         return {h: (self.vectors[i], self.sentence_vectors(i)) for i, h in enumerate(self.hashes)}
+
+
+def vocabulary(chunks: list[Chunk]) -> list[str]:
+    """The distinct lowercased words of the chunks' texts, sorted (digits and stray marks left out)."""
+    return sorted({w.lower() for c in chunks for w in _WORD.findall(c.text)})
+
+
+def read_words(gen_dir: Path, manifest: dict[str, Any], dim: int) -> tuple[list[str], np.ndarray]:
+    """The vocabulary and its vectors, when the generation has them (checked like every artifact)."""
+    if WORDS not in manifest["artifacts"] or WORD_VECTORS not in manifest["artifacts"]:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    words = json.loads((gen_dir / WORDS).read_text(encoding="utf-8"))
+    vectors = np.load(gen_dir / WORD_VECTORS, allow_pickle=False).astype(np.float32)
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise ValueError("words.json is not a list of words")
+    if vectors.ndim != 2 or vectors.shape != (len(words), dim):
+        raise IndexCorrupt(f"generation {gen_dir.name}: word vectors do not match the vocabulary")
+    return words, vectors
 
 
 def read_chunks(path: Path) -> tuple[list[Chunk], list[str], list[list[tuple[int, int]]]]:
@@ -99,6 +129,7 @@ def load_generation(gen_dir: Path, model: str | None = None, dim: int | None = N
             )
             for a in raw_articles
         }
+        words, word_vectors = read_words(gen_dir, manifest, manifest["model"]["dim"])
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorrupt(f"generation {name} cannot be loaded: {type(exc).__name__}") from exc
     unsafe = next((c.id for c in chunks if not is_web_url(c.url)), None)
@@ -114,4 +145,18 @@ def load_generation(gen_dir: Path, model: str | None = None, dim: int | None = N
     offsets[1:] = np.cumsum([len(s) for s in spans])
     if sent_vectors.ndim != 2 or sent_vectors.shape[0] != offsets[-1]:
         raise IndexCorrupt(f"generation {name}: sentence vectors do not match the chunks")
-    return LoadedIndex(name, manifest, chunks, hashes, vectors, spans, offsets, sent_vectors, dense, lexical, articles)
+    return LoadedIndex(
+        name,
+        manifest,
+        chunks,
+        hashes,
+        vectors,
+        spans,
+        offsets,
+        sent_vectors,
+        dense,
+        lexical,
+        articles,
+        words,
+        word_vectors,
+    )

@@ -12,7 +12,7 @@ from askoleus.documents import Article, Chunk, PageSection
 
 from .dense import build_dense, save_dense
 from .lexical import LexicalIndex
-from .loaded import ARTICLES, CHUNKS, DENSE, LEXICAL, SENTENCES, VECTORS
+from .loaded import ARTICLES, CHUNKS, DENSE, LEXICAL, SENTENCES, VECTORS, WORD_VECTORS, WORDS
 
 Embedded = tuple[np.ndarray, np.ndarray]  # passage vector, sentence vectors
 Spans = list[tuple[int, int]]
@@ -44,6 +44,7 @@ def write_artifacts(
     articles: list[Article],
     hnsw_threshold: int,
     dim: int,
+    words: tuple[list[str], np.ndarray] | None = None,
 ) -> str:
     """Write every artifact of a generation into out; returns the dense index kind."""
     with (out / CHUNKS).open("w", encoding="utf-8") as f:
@@ -61,4 +62,7 @@ def write_artifacts(
     (out / ARTICLES).write_text(
         json.dumps([article_record(a) for a in articles], ensure_ascii=False, indent=1), encoding="utf-8"
     )
+    if words is not None:  # the vocabulary and its vectors (the near-domain check finds synonyms in it)
+        (out / WORDS).write_text(json.dumps(words[0], ensure_ascii=False), encoding="utf-8")
+        np.save(out / WORD_VECTORS, words[1].astype(np.float16).reshape(len(words[0]), dim), allow_pickle=False)
     return kind
