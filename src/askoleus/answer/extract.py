@@ -25,6 +25,10 @@ _SIGNPOST = re.compile(
     re.IGNORECASE,
 )
 NEAR_DUPLICATE = 0.92
+# A short sentence about the reader ("Some days your legs just feel heavy.", "You slept.") sets the
+# scene; it restates the reader's situation and answers nothing on its own.
+SCENE_WORDS = 8
+_READER = re.compile(r"\b(?:you|your|you're|yours)\b", re.IGNORECASE)
 ECHO_FREE = 0.4  # a sentence sharing this much with the question is relevant, not yet an echo
 CONTEXT = 0.25  # weight of the sentence before, for a sentence that leans on it
 SUBJECT_SHARE = 0.5  # a lead holding this share of the question's IDF weight names its subject
@@ -127,6 +131,7 @@ class Weights:
     cue: float = 0.08  # bonus when the sentence holds the kind of answer asked for
     verdict: float = 0.3  # bonus for a yes/no question's sentence that rules something in or out …
     relevant: float = 0.2  # … in full once it holds this share of the question's terms (IDF weight), else pro rata
+    scene: float = 0.15  # penalty for a short sentence about the reader ("Some days your legs just feel heavy.")
     offer: float = 0.6  # bonus for a code or a call to action answering a discount or where-to-buy question
     margin: float = 0.2  # further sentences must score within this of the best one
 
@@ -184,6 +189,8 @@ def candidates(index: LoadedIndex, hits: list[Hit], qv: np.ndarray, question: st
             lexical = sum(weight[t] for t in terms if _contains(own, t)) / total if total else 0.0
             score = w.sentence * float(sims[j]) + w.passage * hit.score + w.terms * overlap + w.lexical * lexical
             score -= w.echo * echo_share(own, terms)
+            if len(text.split()) <= SCENE_WORDS and _READER.search(text):
+                score -= w.scene
             if j > 0:
                 score += w.follow * max(0.0, float(raw[j - 1]))
             bonus = _bonus(kind, cue, text, terms, max(lexical, overlap), w)
