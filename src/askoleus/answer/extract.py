@@ -75,7 +75,9 @@ _ANSWER_TYPES: list[tuple[str, re.Pattern[str]]] = [
     (
         "verdict",
         re.compile(
-            r"^\s*(?:is|are|does|do|can|could|should|shoud|will|would|am)\b|\b(?:is (?:that|it|this)|should i)\b", re.I
+            r"^\s*(?:is|are|does|do|can|could|should|shoud|will|would|am)\b|"
+            r"^(?!\s*(?:what|which|who|whom|whose|why|how|when|where)\b).*\b(?:is (?:that|it|this)|should i)\b",
+            re.I,
         ),
     ),
 ]
@@ -101,8 +103,12 @@ _CUES: dict[str, re.Pattern[str]] = {
     "cause": re.compile(
         r"\b(?:because|causes?|caused|reasons?|driven by|due to|so that|leads? to|why|when .+ cannot)\b", re.I
     ),
-    # a yes/no question is answered by a sentence that rules something in or out
-    "verdict": re.compile(r"\b(?:not|no|never|rather than|only|exactly|whole)\b|n't\b", re.I),
+    # a yes/no question is answered by a sentence that rules something in or out, or hedges ("Sometimes it is …")
+    "verdict": re.compile(
+        r"\b(?:not|no|never|rather than|only|exactly|whole)\b|n't\b|"
+        r"^(?:sometimes|usually|often|rarely)\b|\bit depends\b",
+        re.I,
+    ),
 }
 
 
