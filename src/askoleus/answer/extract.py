@@ -272,14 +272,27 @@ def select_quotes(
 
 
 def _continuation_first(index: LoadedIndex, quotes: list[Quote], question: str) -> list[Quote]:
-    """When the lead names the question's subject ("Beetroot juice is a different story"), the sentence
-    right after it that leans on it ("It is rich in nitrate …") says what the subject does: it is scored
-    halfway to the lead and considered first among the runners-up."""
+    """The sentence right after the lead is scored halfway to it and considered first among the runners-up when
+
+    - the lead names the question's subject ("Beetroot juice is a different story") and the next sentence
+      leans on it ("It is rich in nitrate …"): it says what the subject does;
+    - the lead opens a passage in the middle of a section, leaning on the previous passage ("That daily
+      support is where OLEUS fits."): the sentence after it says what the lead only points to.
+    """
     lead = quotes[0]
-    if lexical_share(index, question, lead.text) < SUBJECT_SHARE:
+    pos = lead.hit.position
+    orphan = (
+        lead.sentence_pos == 0
+        and pos > 0
+        and index.chunks[pos - 1].anchor == lead.hit.chunk.anchor  # the passage continues a section
+        and bool(LEANS_BACK.match(lead.text))
+    )
+    if not orphan and lexical_share(index, question, lead.text) < SUBJECT_SHARE:
         return quotes
     for i, q in enumerate(quotes[1:], 1):
-        if q.hit.position == lead.hit.position and q.sentence_pos == lead.sentence_pos + 1 and LEANS_BACK.match(q.text):
+        if q.hit.position != lead.hit.position or q.sentence_pos != lead.sentence_pos + 1:
+            continue
+        if orphan or LEANS_BACK.match(q.text):
             lifted = Quote(q.hit, q.sentence_pos, q.text, (q.score + lead.score) / 2 + q.bonus / 2, q.bonus)
             return [lead, lifted, *quotes[1:i], *quotes[i + 1 :]]
     return quotes
