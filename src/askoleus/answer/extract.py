@@ -221,7 +221,7 @@ def _bonus(
     if cue is None or not cue.search(text):
         return 0.0
     if kind == "verdict":
-        return w.verdict * min(1.0, share / w.relevant)
+        return w.verdict * (min(1.0, share / w.relevant) if w.relevant > 0 else 1.0)
     return w.offer if kind in ("discount", "purchase") else w.cue
 
 
