@@ -119,8 +119,7 @@ def signals_kind(kind: str, text: str) -> bool:
 
 
 def answer_type(question: str) -> str | None:
-    """The kind of answer the question asks for (price, discount, purchase, advice, source, time, measure, number,
-    cause, definition, verdict)."""
+    """The kind of answer the question asks for (price, discount, advice, cause, verdict, …), or None."""
     return next((name for name, pattern in _ANSWER_TYPES if pattern.search(question)), None)
 
 
@@ -280,13 +279,7 @@ def _continuation_first(index: LoadedIndex, quotes: list[Quote], question: str) 
       support is where OLEUS fits."): the sentence after it says what the lead only points to.
     """
     lead = quotes[0]
-    pos = lead.hit.position
-    orphan = (
-        lead.sentence_pos == 0
-        and pos > 0
-        and index.chunks[pos - 1].anchor == lead.hit.chunk.anchor  # the passage continues a section
-        and bool(LEANS_BACK.match(lead.text))
-    )
+    orphan = lead.sentence_pos == 0 and _continues_section(index, lead.hit) and bool(LEANS_BACK.match(lead.text))
     if not orphan and lexical_share(index, question, lead.text) < SUBJECT_SHARE:
         return quotes
     for i, q in enumerate(quotes[1:], 1):
@@ -296,6 +289,14 @@ def _continuation_first(index: LoadedIndex, quotes: list[Quote], question: str) 
             lifted = Quote(q.hit, q.sentence_pos, q.text, (q.score + lead.score) / 2 + q.bonus / 2, q.bonus)
             return [lead, lifted, *quotes[1:i], *quotes[i + 1 :]]
     return quotes
+
+
+def _continues_section(index: LoadedIndex, hit: Hit) -> bool:
+    """The hit's passage is not the first of its section: the passage before it has the same article and anchor."""
+    if hit.position == 0:
+        return False
+    before = index.chunks[hit.position - 1]
+    return before.article_id == hit.chunk.article_id and before.anchor == hit.chunk.anchor
 
 
 def lexical_share(index: LoadedIndex, question: str, sentence: str) -> float:
