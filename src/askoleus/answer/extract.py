@@ -25,13 +25,39 @@ _SIGNPOST = re.compile(
     re.IGNORECASE,
 )
 NEAR_DUPLICATE = 0.92
+# A short sentence about the reader ("Some days your legs just feel heavy.", "You slept.") sets the
+# scene; it restates the reader's situation and answers nothing on its own.
+SCENE_WORDS = 8
+_READER = re.compile(r"\b(?:you|your|you're|yours)\b", re.IGNORECASE)
 ECHO_FREE = 0.4  # a sentence sharing this much with the question is relevant, not yet an echo
 CONTEXT = 0.25  # weight of the sentence before, for a sentence that leans on it
 SUBJECT_SHARE = 0.5  # a lead holding this share of the question's IDF weight names its subject
 
+# A definition names what it defines before its verb: "Heavy legs are …", "Oleuropein is …".
+_DEFINITION = re.compile(r"^((?:[\w'\u2019\"\u201c\u201d,-]+\s+){1,5}?)(?:is|are|means?|refers to)\b", re.IGNORECASE)
+
 # What kind of answer a question asks for, and what a sentence giving that kind of answer contains.
 _ANSWER_TYPES: list[tuple[str, re.Pattern[str]]] = [
     ("price", re.compile(r"\bhow much\b[^?]*\bcosts?\b|\b(?:prices?|priced|expensive|cheap(?:er|est)?)\b", re.I)),
+    # offers: a discount is answered by a code or a percentage, where to buy by a call to action
+    (
+        "discount",
+        re.compile(
+            r"\b(?:discounts?|promo(?:tion)?s?|coupons?|vouchers?|codes?|deals?|money off)\b|"
+            r"\b(?:save|saving)\b[^?]*\b(?:money|order|price|cost|purchase)",
+            re.I,
+        ),
+    ),
+    ("purchase", re.compile(r"\b(?:where|how)\b[^?]*\b(?:buy|(?<!in )order|purchase|shop|get hold of)\b", re.I)),
+    # how can I / what should I do: advice, given in the imperative
+    (
+        "advice",
+        re.compile(
+            r"^\s*(?:so\s+)?(?:how (?:can|do|should|could) (?:i|we|you)|what (?:can|should|could) (?:i|we|you) do|"
+            r"how to)\b|\bwhat (?:helps|works)\b",
+            re.I,
+        ),
+    ),
     ("source", re.compile(r"\b(?:which|what|whose) (?:study|studies|journal|paper|review|research)|^\s*who\b", re.I)),
     ("time", re.compile(r"\bhow (?:long|soon|often)\b|\b(?:what|which) year\b|^\s*when\b", re.I)),
     # a quantity in a unit: a pace, a speed, a distance, a cadence, calories
@@ -45,16 +71,25 @@ _ANSWER_TYPES: list[tuple[str, re.Pattern[str]]] = [
     ),
     ("number", re.compile(r"\bhow (?:many|much)\b", re.I)),
     ("cause", re.compile(r"^\s*why\b|\bwhat (?:causes?|makes)\b|\breasons?\b", re.I)),
-    ("definition", re.compile(r"^\s*what (?:is|are|does .{1,40} mean)\b", re.I)),
+    ("definition", re.compile(r"^\s*(?:\w+,\s*)?what (?:is|are|does .{1,40} mean)\b", re.I)),
     (
         "verdict",
         re.compile(
-            r"^\s*(?:is|are|does|do|can|could|should|shoud|will|would|am)\b|\b(?:is (?:that|it|this)|should i)\b", re.I
+            r"^\s*(?:is|are|does|do|can|could|should|shoud|will|would|am)\b|"
+            r"^(?!\s*(?:what|which|who|whom|whose|why|how|when|where)\b).*\b(?:is (?:that|it|this)|should i)\b",
+            re.I,
         ),
     ),
 ]
 _CUES: dict[str, re.Pattern[str]] = {
     "price": re.compile(r"[€$£]\s?\d|\b\d+(?:[.,]\d+)?\s?(?:€|eur|euros?|dollars?|pounds?)\b", re.I),
+    "discount": re.compile(r"\d\s?%|\b(?:code|coupon|voucher)\b", re.I),
+    "purchase": re.compile(r"^(?:shop|buy|order|get yours)\b|\b(?:available (?:at|from|on|in)|stockists?)\b", re.I),
+    "advice": re.compile(
+        r"^(?:and\s+)?(?:recover|rest|address|support|find|check|eat|train|sleep|take|try|add|avoid|keep|build|drink|"
+        r"reduce|increase|see|ask|talk|start|stop|focus|give|let|make sure|back off|ease)\b|\b(?:is|are) worth\b",
+        re.I,
+    ),
     "source": re.compile(r"\b(?:study|studies|review|reviews|colleagues|et al|journal|research)\b|\b(?:19|20)\d\d\b"),
     "time": re.compile(r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|daily|(?:19|20)\d\d)\b", re.I),
     "number": re.compile(
@@ -68,19 +103,23 @@ _CUES: dict[str, re.Pattern[str]] = {
     "cause": re.compile(
         r"\b(?:because|causes?|caused|reasons?|driven by|due to|so that|leads? to|why|when .+ cannot)\b", re.I
     ),
-    "definition": re.compile(r"\b(?:is|are|means?|refers to)\b", re.I),
-    # a yes/no question is answered by a sentence that rules something in or out
-    "verdict": re.compile(r"\b(?:not|no|never|rather than|only|exactly|whole)\b|n't\b", re.I),
+    # a yes/no question is answered by a sentence that rules something in or out, or hedges ("Sometimes it is …")
+    "verdict": re.compile(
+        r"\b(?:not|no|never|rather than|only|exactly|whole)\b|n't\b|"
+        r"^(?:sometimes|usually|often|rarely)\b|\bit depends\b",
+        re.I,
+    ),
 }
 
 
 def signals_kind(kind: str, text: str) -> bool:
     """Whether text holds the kind of answer named (a price for "price", a number for "number", …)."""
-    return bool(_CUES[kind].search(text))
+    pattern = _CUES.get(kind)
+    return bool(pattern and pattern.search(text))
 
 
 def answer_type(question: str) -> str | None:
-    """The kind of answer the question asks for (cause, definition, source, time, measure, number, price)."""
+    """The kind of answer the question asks for (price, discount, advice, cause, verdict, …), or None."""
     return next((name for name, pattern in _ANSWER_TYPES if pattern.search(question)), None)
 
 
@@ -95,7 +134,10 @@ class Weights:
     follow: float = 0.1  # share of the sentence before's cosine: a restated question is followed by its answer
     echo: float = 0.6  # penalty when the sentence's words are mostly the question's own
     cue: float = 0.08  # bonus when the sentence holds the kind of answer asked for
-    verdict: float = 0.3  # bonus for a yes/no question's sentence that rules something in or out
+    verdict: float = 0.3  # bonus for a yes/no question's sentence that rules something in or out …
+    relevant: float = 0.2  # … in full once it holds this share of the question's terms (IDF weight), else pro rata
+    scene: float = 0.15  # penalty for a short sentence about the reader ("Some days your legs just feel heavy.")
+    offer: float = 0.6  # bonus for a code or a call to action answering a discount or where-to-buy question
     margin: float = 0.2  # further sentences must score within this of the best one
 
 
@@ -152,11 +194,34 @@ def candidates(index: LoadedIndex, hits: list[Hit], qv: np.ndarray, question: st
             lexical = sum(weight[t] for t in terms if _contains(own, t)) / total if total else 0.0
             score = w.sentence * float(sims[j]) + w.passage * hit.score + w.terms * overlap + w.lexical * lexical
             score -= w.echo * echo_share(own, terms)
+            if len(text.split()) <= SCENE_WORDS and _READER.search(text):
+                score -= w.scene
             if j > 0:
                 score += w.follow * max(0.0, float(raw[j - 1]))
-            bonus = (w.verdict if kind == "verdict" else w.cue) if cue is not None and cue.search(text) else 0.0
+            bonus = _bonus(kind, cue, text, terms, max(lexical, overlap), w)
             quotes.append(Quote(hit, j, text, score + bonus, bonus))
     return quotes
+
+
+def _bonus(
+    kind: str | None, cue: re.Pattern[str] | None, text: str, terms: set[str], share: float, w: Weights
+) -> float:
+    """What a sentence gains as an opening for holding the kind of answer asked for.
+
+    A definition must name one of the question's terms before its verb ("Heavy legs are …"), not
+    any "is". A yes/no question's ruling ("not", "rather than") counts in proportion to how much
+    of the question the sentence shares, so "You are not obviously overtrained." cannot open an
+    answer about something else. A code or a call to action is the answer to an offer question
+    however little its few words match the question's vector.
+    """
+    if kind == "definition":
+        m = _DEFINITION.match(text)
+        return w.cue if m and set(tokenize(m.group(1))) & terms else 0.0
+    if cue is None or not cue.search(text):
+        return 0.0
+    if kind == "verdict":
+        return w.verdict * (min(1.0, share / w.relevant) if w.relevant > 0 else 1.0)
+    return w.offer if kind in ("discount", "purchase") else w.cue
 
 
 def _contains(own: set[str], term: str) -> bool:
@@ -206,17 +271,32 @@ def select_quotes(
 
 
 def _continuation_first(index: LoadedIndex, quotes: list[Quote], question: str) -> list[Quote]:
-    """When the lead names the question's subject ("Beetroot juice is a different story"), the sentence
-    right after it that leans on it ("It is rich in nitrate …") says what the subject does: it is scored
-    halfway to the lead and considered first among the runners-up."""
+    """The sentence right after the lead is scored halfway to it and considered first among the runners-up when
+
+    - the lead names the question's subject ("Beetroot juice is a different story") and the next sentence
+      leans on it ("It is rich in nitrate …"): it says what the subject does;
+    - the lead opens a passage in the middle of a section, leaning on the previous passage ("That daily
+      support is where OLEUS fits."): the sentence after it says what the lead only points to.
+    """
     lead = quotes[0]
-    if lexical_share(index, question, lead.text) < SUBJECT_SHARE:
+    orphan = lead.sentence_pos == 0 and _continues_section(index, lead.hit) and bool(LEANS_BACK.match(lead.text))
+    if not orphan and lexical_share(index, question, lead.text) < SUBJECT_SHARE:
         return quotes
     for i, q in enumerate(quotes[1:], 1):
-        if q.hit.position == lead.hit.position and q.sentence_pos == lead.sentence_pos + 1 and LEANS_BACK.match(q.text):
+        if q.hit.position != lead.hit.position or q.sentence_pos != lead.sentence_pos + 1:
+            continue
+        if orphan or LEANS_BACK.match(q.text):
             lifted = Quote(q.hit, q.sentence_pos, q.text, (q.score + lead.score) / 2 + q.bonus / 2, q.bonus)
             return [lead, lifted, *quotes[1:i], *quotes[i + 1 :]]
     return quotes
+
+
+def _continues_section(index: LoadedIndex, hit: Hit) -> bool:
+    """The hit's passage is not the first of its section: the passage before it has the same article and anchor."""
+    if hit.position == 0:
+        return False
+    before = index.chunks[hit.position - 1]
+    return before.article_id == hit.chunk.article_id and before.anchor == hit.chunk.anchor
 
 
 def lexical_share(index: LoadedIndex, question: str, sentence: str) -> float:
