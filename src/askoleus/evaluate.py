@@ -28,15 +28,10 @@ TARGETS: dict[str, tuple[str, float]] = {
     "disclaimer": (">=", 1.0),
     "retrieval_hit@3": (">=", 0.85),
 }
-# The CI gate: the targets where they are met, else a floor just under the level measured when the
-# current extraction landed (0.732 / 0.805 / 0.880), so a change that makes answers worse fails CI.
-# Raise a floor whenever the answers improve, up to its target.
-THRESHOLDS: dict[str, tuple[str, float]] = {
-    **TARGETS,
-    "fact_first": (">=", 0.72),
-    "fact_anywhere": (">=", 0.79),
-    "refused": (">=", 0.87),
-}
+# The CI gate: every target is met (README, Answer quality), so the gate is the targets themselves.
+# Should one ever be missed again while work is under way, gate it on a floor just under the level of
+# the day here, never lower, and raise it back as the answers improve.
+THRESHOLDS: dict[str, tuple[str, float]] = dict(TARGETS)
 LABELS = {
     "fact_first": "fact in the first sentence",
     "fact_anywhere": "fact anywhere in the answer",

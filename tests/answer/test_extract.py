@@ -89,8 +89,16 @@ def test_where_to_buy_opens_with_the_call_to_action(answerer, loaded) -> None:  
 
 def test_a_lead_that_points_ahead_brings_the_sentence_after_it(answerer, loaded) -> None:  # type: ignore[no-untyped-def]
     """ "That daily support is where OLEUS fits." opens a passage mid-section; what it points to follows it."""
-    a = answerer.ask(loaded, "wat is the actve ingredient in oleus")
+    a = answerer.ask(loaded, "Where does OLEUS fit in?")
     sentences = _sentences(a.answer)
     assert sentences[0] == "That daily support is where OLEUS fits."
     assert "oleuropein" in sentences[1]
     assert len(sentences) <= 3
+
+
+def test_what_a_product_holds_opens_with_its_compound(answerer, loaded) -> None:  # type: ignore[no-untyped-def]
+    """Asked what the Daily Shot contains, the sentence naming its active compound opens the answer."""
+    for q in ("What are the ingredients of the Daily Shot?", "What does OLEUS contain?"):
+        a = answerer.ask(loaded, q)
+        assert a.status == "answered", q
+        assert _sentences(a.answer)[0].startswith("The active compound is oleuropein"), q

@@ -124,3 +124,11 @@ def test_an_older_generation_without_word_vectors_still_loads(
     assert not rebuilt.unchanged
     assert "fatigue" in load_current(settings.index_dir, "fake-hash").vocabulary
     assert build_index(settings, fake_embedder).unchanged
+
+
+def test_asking_what_a_product_is_made_of_is_about_the_product(answerer, loaded) -> None:  # type: ignore[no-untyped-def]
+    """ "Ingredients" and "contain" say what is asked, not about what; a named substance stays the subject."""
+    for q in ("What are the ingredients of the Daily Shot?", "What is the Daily Shot made of?"):
+        assert answerer.ask(loaded, q).status == "answered", q
+    for q in ("Does the Daily Shot contain caffeine?", "Does the Daily Shot contain gluten?"):
+        assert answerer.ask(loaded, q).status == "not_covered", q

@@ -71,6 +71,15 @@ _ANSWER_TYPES: list[tuple[str, re.Pattern[str]]] = [
     ),
     ("number", re.compile(r"\bhow (?:many|much)\b", re.I)),
     ("cause", re.compile(r"^\s*why\b|\bwhat (?:causes?|makes)\b|\breasons?\b", re.I)),
+    # what a product is made of: answered by the sentence naming its compound or ingredients
+    (
+        "composition",
+        re.compile(
+            r"\b(?:ingredients?|contains?|contents|composition|formula(?:tion)?|made (?:of|from|with))\b|"
+            r"\bwhat(?:'s|\u2019s| is| are)(?: actually)? in\b",
+            re.I,
+        ),
+    ),
     ("definition", re.compile(r"^\s*(?:\w+,\s*)?what (?:is|are|does .{1,40} mean)\b", re.I)),
     (
         "verdict",
@@ -99,6 +108,9 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"\d+(?:[.,:]\d+)?\s?(?:km|kilomet\w*|miles?|mi|metres?|meters?|kcal|calories|min(?:utes?)?\s?(?:/|per)\s?"
         r"(?:km|kilomet\w*|miles?)|mph|km/h|kph|spm|steps)\b",
         re.I,
+    ),
+    "composition": re.compile(
+        r"\b(?:compounds?|ingredients?|contains?|made (?:from|of|with)|extracts?|derived from|\d+\s?mg)\b", re.I
     ),
     "cause": re.compile(
         r"\b(?:because|causes?|caused|reasons?|driven by|due to|so that|leads? to|why|when .+ cannot)\b", re.I
@@ -138,6 +150,7 @@ class Weights:
     relevant: float = 0.2  # … in full once it holds this share of the question's terms (IDF weight), else pro rata
     scene: float = 0.15  # penalty for a short sentence about the reader ("Some days your legs just feel heavy.")
     offer: float = 0.6  # bonus for a code or a call to action answering a discount or where-to-buy question
+    composition: float = 0.6  # as offer: the sentence naming a compound or ingredients, asked what a product holds
     margin: float = 0.2  # further sentences must score within this of the best one
 
 
@@ -221,6 +234,8 @@ def _bonus(
         return 0.0
     if kind == "verdict":
         return w.verdict * (min(1.0, share / w.relevant) if w.relevant > 0 else 1.0)
+    if kind == "composition":
+        return w.composition
     return w.offer if kind in ("discount", "purchase") else w.cue
 
 
@@ -271,12 +286,13 @@ def select_quotes(
 
 
 def _continuation_first(index: LoadedIndex, quotes: list[Quote], question: str) -> list[Quote]:
-    """The sentence right after the lead is scored halfway to it and considered first among the runners-up when
+    """The sentence right after the lead is considered first among the runners-up (scored halfway to it) when
 
     - the lead names the question's subject ("Beetroot juice is a different story") and the next sentence
       leans on it ("It is rich in nitrate …"): it says what the subject does;
     - the lead opens a passage in the middle of a section, leaning on the previous passage ("That daily
-      support is where OLEUS fits."): the sentence after it says what the lead only points to.
+      support is where OLEUS fits."): the sentence after it says what the lead only points to, so it
+      scores as the lead does and always follows it.
     """
     lead = quotes[0]
     orphan = lead.sentence_pos == 0 and _continues_section(index, lead.hit) and bool(LEANS_BACK.match(lead.text))
@@ -286,7 +302,9 @@ def _continuation_first(index: LoadedIndex, quotes: list[Quote], question: str) 
         if q.hit.position != lead.hit.position or q.sentence_pos != lead.sentence_pos + 1:
             continue
         if orphan or LEANS_BACK.match(q.text):
-            lifted = Quote(q.hit, q.sentence_pos, q.text, (q.score + lead.score) / 2 + q.bonus / 2, q.bonus)
+            # a lead that only points ahead is no answer without what it points to: that always follows
+            score = lead.score - lead.bonus + q.bonus if orphan else (q.score + lead.score) / 2 + q.bonus / 2
+            lifted = Quote(q.hit, q.sentence_pos, q.text, score, q.bonus)
             return [lead, lifted, *quotes[1:i], *quotes[i + 1 :]]
     return quotes
 

@@ -91,6 +91,13 @@ _SIMILE = re.compile(
 # Words this common in general English (Zipf 5.5: about 300 per million words) say how a
 # question is asked ("make", "good", "year"), not what it is about, so they are never its subject.
 COMMON_ZIPF = 5.5
+# Words that ask what a product is made of name the kind of answer, not a subject: "What are the
+# ingredients of the Daily Shot?" asks about the Daily Shot, whichever words its page uses for them
+# ("the active compound is …"). A named substance ("Does it contain caffeine?") stays a subject.
+_COMPOSITION = frozenset(
+    "ingredient ingredients contain contains containing contents composition formula formulation "
+    "consist consists".split()
+)
 # A question is also covered when one sentence holds this share of its terms' IDF weight (a term
 # the articles never use weighs as much as their rarest), however loose the vector match is.
 LEXICAL_COVERAGE = 0.5
@@ -138,7 +145,7 @@ def near_domain(index: LoadedIndex, question: str, hits: list[Hit], qv: np.ndarr
     """
     # a symptom the reader denies is not what the question is about ("I don't have chest pain, but …")
     described = _SIMILE.sub(r"\1", without_denied(question))  # "legs feel like lead": lead describes them
-    words = [w for w in _WORD.findall(described.lower()) if w not in STOPWORDS and not _common(w)]
+    words = [w for w in _WORD.findall(described.lower()) if w not in STOPWORDS | _COMPOSITION and not _common(w)]
     known = [w for w in words if index.lexical.knows(w)]
     if len(known) == len(words):
         return False
