@@ -132,3 +132,10 @@ def test_asking_what_a_product_is_made_of_is_about_the_product(answerer, loaded)
         assert answerer.ask(loaded, q).status == "answered", q
     for q in ("Does the Daily Shot contain caffeine?", "Does the Daily Shot contain gluten?"):
         assert answerer.ask(loaded, q).status == "not_covered", q
+
+
+def test_a_question_a_sentence_matches_clearly_is_answered_whatever_word_it_adds(answerer, loaded) -> None:  # type: ignore[no-untyped-def]
+    """The new-subject check stops at NEW_SUBJECT_CEILING: "hurt" and "makes" are wording, not a new topic."""
+    for q in ("Do heavy legs mean I'm hurt?", "What makes heavy legs go away?"):
+        assert answerer.ask(loaded, q).status == "answered", q
+    assert answerer.ask(loaded, "Are ice baths good for heavy legs after a run?").status == "not_covered"
