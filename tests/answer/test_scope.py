@@ -31,6 +31,7 @@ def test_requests_to_make_something_up_are_out_of_scope(answerer, loaded) -> Non
         assert answerer.ask(loaded, q).status == "not_covered", q
     assert asks_to_create("Translate 'good morning' into German.")
     assert asks_to_create("Write me a Python function to sort a list.")
+    assert asks_to_create("Could you write a short motivational quote for my running club?")  # opens asking for text
     # the words alone are not a request: a question may end in "tell me", a study be about translating
     assert not asks_to_create("What does the condition of my legs after a marathon tell me?")
     assert not asks_to_create("What does 'Translating fatigue to human performance' say?")

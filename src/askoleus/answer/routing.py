@@ -274,7 +274,9 @@ _CREATE = re.compile(
     r"\b(?:tell|give|write|compose|create|generate|make up|invent|sing|draft)\b(?: (?:me|us))?(?: \w+){0,3}? "
     r"(?:jokes?|stor(?:y|ies)|poems?|haiku|limericks?|songs?|lyrics|raps?|riddles?|puns?|essays?|recipes?|code|"
     r"scripts?|programs?|functions?|slogans?|tweets?)\b"
-    r"|\b(?:jokes?|poems?|haiku|limericks?|riddles?|puns?|lyrics)\b|\btranslate\b|\btranslation (?:of|into)\b",
+    r"|\b(?:jokes?|poems?|haiku|limericks?|riddles?|puns?|lyrics)\b|\btranslate\b|\btranslation (?:of|into)\b"
+    # a question that opens by asking us to write something asks for text no article holds
+    r"|^\W*(?:(?:please|can you|could you|would you)\W+)?(?:write|compose|draft|generate|invent|make up)\b",
     re.IGNORECASE,
 )
 

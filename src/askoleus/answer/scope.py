@@ -164,11 +164,16 @@ def near_domain(index: LoadedIndex, question: str, hits: list[Hit], qv: np.ndarr
     known = [w for w in words if index.lexical.knows(w)]
     if len(known) == len(words):
         return False
-    if not known:  # a pure paraphrase: only its vector speaks for it, so it must speak clearly
-        return coverage(index, hits, qv) < UNSHARED_COVERAGE
-    clear = coverage(index, hits, qv) >= NEW_SUBJECT_CEILING
-    if not clear and _new_subject(index, question, hits, known, [w for w in words if w not in known], qv, encode):
+    cov = coverage(index, hits, qv)
+    if (
+        not known and cov < UNSHARED_COVERAGE
+    ):  # a pure paraphrase: only its vector speaks for it, so it must speak clearly
         return True
+    unknown = [w for w in words if w not in known]
+    if cov < NEW_SUBJECT_CEILING and _new_subject(index, question, hits, known, unknown, qv, encode):
+        return True
+    if not known:
+        return False
     _, vec = best_sentence(index, hits, qv)
     return float(vec @ qv) - float(vec @ encode(" ".join(known))) < -NEAR_DOMAIN_MARGIN
 
