@@ -140,3 +140,9 @@ def test_a_question_a_sentence_matches_clearly_is_answered_whatever_word_it_adds
     for q in ("Do heavy legs mean I'm hurt?", "What makes heavy legs go away?"):
         assert answerer.ask(loaded, q).status == "answered", q
     assert answerer.ask(loaded, "Are ice baths good for heavy legs after a run?").status == "not_covered"
+
+
+def test_a_new_subject_beside_other_article_words_needs_a_wider_gap(answerer, loaded) -> None:  # type: ignore[no-untyped-def]
+    """ "endurance runners" are article words, yet creatine is what is asked; a paraphrase's odd words are not."""
+    assert answerer.ask(loaded, "Is creatine good for endurance runners?").status == "not_covered"
+    assert answerer.ask(loaded, "Which mineral ferries O2 to the powerhouses of my cells?").status == "answered"
