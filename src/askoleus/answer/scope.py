@@ -6,12 +6,12 @@ import re
 from collections.abc import Callable
 
 import numpy as np
-from wordfreq import zipf_frequency
 
 from askoleus.index.lexical import STOPWORDS, tokenize
 from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import Hit
 
+from .common_words import zipf_at_least
 from .extract import Quote
 from .routing import without_denied
 
@@ -87,7 +87,7 @@ def near_domain(
 
 def _common(word: str) -> bool:
     """A word so frequent in general English that it cannot be what a question is about."""
-    return zipf_frequency(word, "en") >= COMMON_ZIPF
+    return zipf_at_least(word, COMMON_ZIPF)
 
 
 def lexical_coverage(index: LoadedIndex, question: str, hits: list[Hit], depth: int = 3) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,7 @@ class BatchingEmbedder:
         self._changed = threading.Condition()
         self._busy = False  # a thread is running the model
         self.calls = 0  # model calls made for queued texts (tests, metrics)
+        self.on_batch: Callable[[int], None] | None = None  # told each queued call's number of texts (metrics)
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text."""
@@ -72,6 +73,8 @@ class BatchingEmbedder:
                 if me in batch:
                     raise
                 continue
+            if self.on_batch is not None:
+                self.on_batch(len(vectors))
             with self._changed:
                 self.calls += 1
                 row = 0
