@@ -21,7 +21,7 @@ bench/data/index-project-<backend>; the server's question log goes to a temporar
 
     PYTHONPATH=src .venv/bin/python bench/query.py                      # all three backends
     PYTHONPATH=src .venv/bin/python bench/query.py --backends onnx --requests 100 --skip-encoders
-    PYTHONPATH=src .venv/bin/python bench/query.py --server-env ASKOLEUS_ONNX_SPINNING=true
+    PYTHONPATH=src .venv/bin/python bench/query.py --variants 'ASKOLEUS_ONNX_SPINNING=false'
 """
 
 from __future__ import annotations
@@ -199,16 +199,28 @@ async def _http_concurrent(url: str, qs: list[str], concurrency: int) -> tuple[l
         return tally.result(time.perf_counter() - started)
 
 
-def run_backend(backend: str, reference: Any, qs: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+def settings_env(env: dict[str, str]) -> dict[str, str]:
+    """Settings fields named by ASKOLEUS_* variables (so this process runs a variant as its server does)."""
+    return {k.removeprefix("ASKOLEUS_").lower(): v for k, v in env.items() if k.startswith("ASKOLEUS_")}
+
+
+def run_backend(
+    backend: str, reference: Any, qs: dict[str, Any], args: argparse.Namespace, variant: dict[str, str]
+) -> dict[str, Any]:
     """Sections 2 and 3 for one backend; prints as it goes and returns the numbers for the summary."""
     out: dict[str, Any] = {}
+    env_extra = {**dict(kv.split("=", 1) for kv in args.server_env), **variant}
     corpus_dir = DATA / "corpus-project"
-    settings = Settings(corpus_dir=corpus_dir, index_dir=DATA / f"index-project-{backend}", encoder_backend=backend)
+    settings = Settings(
+        corpus_dir=corpus_dir,
+        index_dir=DATA / f"index-project-{backend}",
+        **{**settings_env(env_extra), "encoder_backend": backend},  # type: ignore[arg-type]
+    )
     embedder = load_embedder(settings)
     build_index(settings, embedder)
     index = load_current(settings.index_dir, embedder.name, embedder.dim)
     traced = embedder.prepare_queries()  # what the server does at start-up
-    print(f"\n## {backend}: vector space {embedder.name}; loadavg {loadavg()}")
+    print(f"\n## {backend} {variant or ''}: vector space {embedder.name}; loadavg {loadavg()}")
 
     def raw_encode(q: str) -> float:
         t = time.perf_counter()
@@ -245,7 +257,6 @@ def run_backend(backend: str, reference: Any, qs: dict[str, Any], args: argparse
     if args.skip_http:
         return out
 
-    env_extra = dict(kv.split("=", 1) for kv in args.server_env)
     tmp = Path(tempfile.mkdtemp(prefix="askoleus-bench-query-"))
     url, proc = start_server(settings, tmp / "questions.sqlite3", tmp / "server.log", env_extra)
     try:
@@ -319,6 +330,14 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="extra environment for the servers (e.g. ASKOLEUS_TORCH_THREADS=1)",
     )
+    ap.add_argument(
+        "--variants",
+        nargs="*",
+        default=[],
+        metavar="'NAME=VALUE ...'",
+        help="more onnx columns, each with these settings (in process and in its server), e.g. "
+        "'ASKOLEUS_ONNX_SPINNING=false' 'ASKOLEUS_TORCH_THREADS=1 ASKOLEUS_ENCODER_CALLS=2'",
+    )
     ap.add_argument("--skip-http", action="store_true")
     ap.add_argument("--skip-encoders", action="store_true", help="leave out bench/encoders.py's table (quality, CLI)")
     args = ap.parse_args()
@@ -344,7 +363,9 @@ def main() -> None:
     print(f"machine: nproc={os.cpu_count()}, torch threads={torch.get_num_threads()}, loadavg {loadavg()}")
     print(f"server env: {args.server_env or 'defaults'}; {args.requests} requests per level; backends {args.backends}")
 
-    results: dict[str, dict[str, Any]] = {b: {} for b in args.backends}
+    columns = [(b, b, {}) for b in args.backends]
+    columns += [("onnx", f"onnx [{v}]", dict(kv.split("=", 1) for kv in v.split())) for v in args.variants]
+    results: dict[str, dict[str, Any]] = {label: {} for _, label, _ in columns}
     if not args.skip_encoders:
         print("\n# 1. encoders (bench/encoders.py, each backend in a process of its own)")
         measured = encoder_bench.measure(args.backends)
@@ -356,10 +377,11 @@ def main() -> None:
 
     print("\n# 2-3. in process and over HTTP")
     reference = load_backend(Settings(), "torch")  # the raw sentence-transformers model, the yardstick
-    for b in args.backends:
-        results[b].update(run_backend(b, reference, qs, args))
-        results[b]["errors"] = f"{results[b].get('c1_errors', 'n/a')} / {results[b].get('c8_errors', 'n/a')}"
-        results[b]["rss_end_peak"] = f"{results[b].get('rss_end', 'n/a')} / {results[b].get('rss_peak', 'n/a')}"
+    for b, label, variant in columns:
+        r = results[label]
+        r.update(run_backend(b, reference, qs, args, variant))
+        r["errors"] = f"{r.get('c1_errors', 'n/a')} / {r.get('c8_errors', 'n/a')}"
+        r["rss_end_peak"] = f"{r.get('rss_end', 'n/a')} / {r.get('rss_peak', 'n/a')}"
 
     print(f"\n# summary ({args.requests} requests per level; loadavg {loadavg()})")
     rows = ROWS if args.skip_encoders else ROWS + [r for r in encoder_bench.ROWS if "MRR" in r[0] or "cold" in r[0]]

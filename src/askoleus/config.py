@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     onnx_spinning: bool = Field(
         True, description="onnxruntime's threads busy-wait between operators: faster alone, costly under load"
     )
+    encoder_calls: int = Field(1, ge=1, le=16, description="question encodes run at once (micro-batched)")
     encoder_cache_dir: Path | None = Field(
         None, description="ONNX exports of the model; default $XDG_CACHE_HOME/askoleus/encoders"
     )

@@ -20,7 +20,7 @@ BACKENDS = ("onnx", "onnx-int8", "torch")
 
 def load_embedder(settings: Settings, backend: str | None = None) -> Embedder:
     """The encoder ASKOLEUS_ENCODER_BACKEND names (or `backend`), with question micro-batching."""
-    return BatchingEmbedder(load_backend(settings, backend))
+    return BatchingEmbedder(load_backend(settings, backend), parallel=settings.encoder_calls)
 
 
 def load_backend(settings: Settings, backend: str | None = None) -> Embedder:
