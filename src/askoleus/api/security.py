@@ -33,6 +33,7 @@ class LocalStorage(MemoryStorage):
     def __init__(self) -> None:
         super().__init__()
         self.timer.cancel()  # the one timer MemoryStorage starts itself
+        self.timer.join()
         self._next_sweep = 0.0
 
     def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802  # overrides the name-mangled hook of every hit
