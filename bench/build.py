@@ -1,49 +1,53 @@
-"""Build throughput, raw encode throughput on the same texts, incremental rebuild time, peak RSS.
+"""Build throughput per encoder backend (torch vs onnx vs onnx-int8) against a raw torch encode.
 
 The corpus is the N smallest pages (by file size, default 200) of the Python 3.11 docs in
 bench/data/pydocs, leaving out index.html, whatsnew/ and the generated top-level pages
 (genindex, search, ...), copied into a fresh temporary directory with their relative paths.
-Smallest pages keep one run within ~10 minutes on 2 cores while the corpus stays >= 200 articles.
+Smallest pages keep one backend within a few minutes on 2 cores while the corpus stays >= 200 articles.
 
-One run prints:
+Each backend runs in a process of its own (so its peak RSS and imports are its own), on its own copy
+of the corpus, and prints:
   1. end-to-end `build_index` on a fresh index directory with a preloaded (and warmed) embedder:
      chunks/s, wall and CPU seconds, and how much of it was spent inside `encode_passages`;
-  2. raw `SentenceTransformer.encode` on the SAME texts (the embed_text of the chunks the build
-     made, each distinct text once, as the build embeds them), same batch size
-     (settings.embed_batch_size) and same torch threads, in the same process;
-  3. their ratio (build chunks/s / raw chunks/s; target >= 0.9);
-  4. a rebuild with nothing changed, and an incremental rebuild after editing one article
+  2. a rebuild with nothing changed, and an incremental rebuild after editing one article
      (its first paragraph gets a new sentence);
-  5. peak RSS of the process (resource.getrusage ru_maxrss).
+  3. peak RSS of the process (ru_maxrss) and whether torch was imported.
+Then, in one more process, the yardstick: raw `SentenceTransformer.encode` (torch, as shipped) of the
+SAME texts (the embed_text of the chunks the first backend's build made, each distinct text once),
+same batch size (settings.embed_batch_size), and every backend's build throughput as a ratio of it.
 
-    .venv/bin/python bench/build.py                 # 200 pages
-    .venv/bin/python bench/build.py --pages 250 --keep
+    PYTHONPATH=src .venv/bin/python bench/build.py                 # 200 pages, all three backends
+    PYTHONPATH=src .venv/bin/python bench/build.py --pages 50 --backends onnx
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from common import PYDOCS, loadavg  # first: offline model, this checkout's src/ on sys.path
+from common import PYDOCS, copy_pydocs_page, loadavg  # first: offline model, this checkout's src/ on sys.path
 
 # isort: split
 import numpy as np
-import torch
 
 from askoleus.config import Settings
 from askoleus.encoders import load_backend, load_embedder, text_hash
 from askoleus.index import load_current
 from askoleus.pipeline import build_index
 
+BACKENDS = ["torch", "onnx", "onnx-int8"]
 SKIP_DIRS = {"whatsnew", "includes"}
+SITE = "https://docs.python.org/3.11"
 
 
 def pick_pages(n: int) -> list[Path]:
@@ -65,6 +69,7 @@ class TimedEmbedder:
     def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
         self.inner = inner
         self.name, self.dim, self.max_tokens = inner.name, inner.dim, inner.max_tokens
+        self.info = getattr(inner, "info", None)
         self.passage_seconds = 0.0
         self.passages = 0
 
@@ -100,84 +105,138 @@ def edit_one(corpus: Path, rel: Path) -> None:
     path.write_text(new, encoding="utf-8")
 
 
+def worker(backend: str, workdir: Path, pages: list[Path]) -> dict[str, Any]:
+    """Fresh build, unchanged rebuild and incremental rebuild with one backend, on its own corpus copy."""
+    corpus, index_dir = workdir / f"corpus-{backend}", workdir / f"index-{backend}"
+    shutil.copytree(workdir / "corpus", corpus)
+    settings = Settings(corpus_dir=corpus, index_dir=index_dir, site_url=SITE, encoder_backend=backend)
+    bs = settings.embed_batch_size
+    t0 = time.perf_counter()
+    embedder = load_embedder(settings)
+    out: dict[str, Any] = {"load_s": time.perf_counter() - t0, "batch": bs}
+    embedder.encode(["warm up the model"] * 4, batch_size=bs)
+
+    timed_embedder = TimedEmbedder(embedder)
+    report, wall, cpu = timed(lambda: build_index(settings, timed_embedder))
+    out.update(
+        articles=report.articles,
+        chunks=report.chunks,
+        embedded=report.embedded,
+        skipped=len(report.skipped),
+        build_wall=wall,
+        build_cpu=cpu,
+        chunks_per_s=report.chunks / wall,
+        encode_s=timed_embedder.passage_seconds,
+    )
+    unchanged, out["rebuild_s"], _ = timed(lambda: build_index(settings, embedder))
+    out["rebuild_unchanged"] = unchanged.unchanged
+    victim = pages[len(pages) // 2]
+    edit_one(corpus, victim)
+    inc, out["incremental_s"], _ = timed(lambda: build_index(settings, embedder))
+    out.update(incremental_embedded=inc.embedded, incremental_reused=inc.reused, edited=str(victim))
+    out.update(index_dir=str(index_dir), name=embedder.name, dim=embedder.dim)
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["torch_imported"] = "torch" in sys.modules
+    return out
+
+
+def raw_worker(index_dir: Path, name: str, dim: int) -> dict[str, Any]:
+    """The yardstick: raw sentence-transformers encode of the distinct chunk texts of a built index."""
+    settings = Settings()
+    reference = load_backend(settings, "torch")
+    index = load_current(index_dir, name, dim)
+    texts = list({text_hash(c.embed_text): c.embed_text for c in index.chunks}.values())
+    tokens = [min(reference.count_tokens(t), reference.max_tokens) for t in texts]
+    import torch
+
+    _, wall, cpu = timed(
+        lambda: reference.model.encode(  # type: ignore[attr-defined]
+            texts, batch_size=settings.embed_batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+    )
+    return {
+        "texts": len(texts),
+        "tokens": sum(tokens),
+        "mean_tokens": float(np.mean(tokens)),
+        "wall": wall,
+        "cpu": cpu,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+    }
+
+
+def run(args: list[str]) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(f"{' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pages", type=int, default=200)
-    ap.add_argument("--keep", action="store_true", help="keep the temporary corpus and index")
+    ap.add_argument("--backends", nargs="+", default=BACKENDS, choices=BACKENDS)
+    ap.add_argument("--keep", action="store_true", help="keep the temporary corpus and indexes")
+    ap.add_argument("--worker", choices=[*BACKENDS, "raw"], help=argparse.SUPPRESS)
+    ap.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--index", nargs=3, help=argparse.SUPPRESS)  # index dir, vector space name, dim
     args = ap.parse_args()
+    pages = pick_pages(args.pages)
+    if args.worker == "raw":
+        print(json.dumps(raw_worker(Path(args.index[0]), args.index[1], int(args.index[2]))))
+        return
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.workdir, pages)))
+        return
 
     tmp = Path(tempfile.mkdtemp(prefix="askoleus-bench-build-"))
-    corpus, index_dir = tmp / "corpus", tmp / "index"
-    pages = pick_pages(args.pages)
     for rel in pages:
-        (corpus / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(PYDOCS / rel, corpus / rel)
-    settings = Settings(corpus_dir=corpus, index_dir=index_dir, site_url="https://docs.python.org/3.11")
-    bs = settings.embed_batch_size
+        copy_pydocs_page(PYDOCS / rel, tmp / "corpus" / rel)
+    subprocess.run([sys.executable, "-m", "askoleus.encoders.export"], check=True, capture_output=True)
+    size = sum((tmp / "corpus" / p).stat().st_size for p in pages) / 1e6
+    print(f"machine: nproc={os.cpu_count()}; loadavg at start {loadavg()}")
+    print(f"corpus: {len(pages)} pages ({size:.1f} MB) in {tmp}; batch size {Settings().embed_batch_size}")
 
-    t0 = time.perf_counter()
-    embedder = load_embedder(settings)
-    load_s = time.perf_counter() - t0
-    embedder.encode(["warm up the model"] * 4, batch_size=bs)
-    reference = load_backend(settings, "torch")  # the raw sentence-transformers model, the yardstick
-    print(
-        f"machine: nproc={os.cpu_count()} torch threads={torch.get_num_threads()} torch {torch.__version__}; "
-        f"loadavg at start {loadavg()}"
-    )
-    print(f"corpus: {len(pages)} pages ({sum((corpus / p).stat().st_size for p in pages) / 1e6:.1f} MB) in {tmp}")
-    print(f"model load (excluded): {load_s:.1f} s; batch size {bs}")
-
-    # 1. end-to-end build, fresh index dir
-    timed_embedder = TimedEmbedder(embedder)
-    report, build_wall, build_cpu = timed(lambda: build_index(settings, timed_embedder))
-    n = report.chunks
-    print(
-        f"\nbuild_index (fresh): {report.articles} articles, {n} chunks ({report.embedded} embedded), "
-        f"{len(report.skipped)} skipped"
-    )
-    print(
-        f"  wall {build_wall:.1f} s, CPU {build_cpu:.1f} s -> {n / build_wall:.2f} chunks/s "
-        f"(of which encode_passages {timed_embedder.passage_seconds:.1f} s, "
-        f"everything else {build_wall - timed_embedder.passage_seconds:.1f} s)"
-    )
-
-    # 2. raw encode of the same texts (each distinct text once, as the build embeds them)
-    index = load_current(index_dir, embedder.name, embedder.dim)
-    texts = list({text_hash(c.embed_text): c.embed_text for c in index.chunks}.values())
-    tokens = [min(embedder.count_tokens(t), embedder.max_tokens) for t in texts]
-    _, raw_wall, raw_cpu = timed(
-        lambda: reference.model.encode(  # type: ignore[attr-defined]
-            texts, batch_size=bs, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    results: dict[str, dict[str, Any]] = {}
+    for b in args.backends:
+        results[b] = r = run(["--pages", str(args.pages), "--worker", b, "--workdir", str(tmp)])
+        print(
+            f"\n{b}: {r['articles']} articles, {r['chunks']} chunks ({r['embedded']} embedded), "
+            f"{r['skipped']} skipped; model load {r['load_s']:.1f} s (excluded)\n"
+            f"  build wall {r['build_wall']:.1f} s, CPU {r['build_cpu']:.1f} s -> {r['chunks_per_s']:.2f} chunks/s "
+            f"(encode_passages {r['encode_s']:.1f} s, everything else {r['build_wall'] - r['encode_s']:.1f} s)\n"
+            f"  rebuild, nothing changed: {r['rebuild_s']:.1f} s (unchanged={r['rebuild_unchanged']}); after editing "
+            f"{r['edited']}: {r['incremental_s']:.1f} s ({r['incremental_embedded']} embedded, "
+            f"{r['incremental_reused']} reused)\n"
+            f"  peak RSS {r['peak_rss_mb']:.0f} MB; torch imported: {r['torch_imported']}; loadavg {loadavg()}",
+            flush=True,
         )
-    )
-    print(
-        f"\nraw model.encode: {len(texts)} texts, {sum(tokens)} word pieces (mean {np.mean(tokens):.0f}), "
-        f"batch {bs}, {torch.get_num_threads()} threads"
-    )
-    print(
-        f"  wall {raw_wall:.1f} s, CPU {raw_cpu:.1f} s -> {len(texts) / raw_wall:.2f} texts/s, "
-        f"{sum(tokens) / raw_wall:.0f} word pieces/s"
-    )
 
-    # 3. ratio: build chunks/s over raw texts/s (n == len(texts) unless chunks repeat a text)
-    ratio = (n / build_wall) / (len(texts) / raw_wall)
-    cpu_ratio = (n / build_cpu) / (len(texts) / raw_cpu)
-    print(f"\nratio build/raw throughput: {ratio:.2f} wall, {cpu_ratio:.2f} CPU time (target >= 0.9)")
-
-    # 4. rebuild with no change, then after editing one article
-    unchanged, wall, _ = timed(lambda: build_index(settings, embedder))
-    print(f"\nrebuild, nothing changed: {wall:.1f} s (unchanged={unchanged.unchanged})")
-    victim = pages[len(pages) // 2]
-    edit_one(corpus, victim)
-    inc, wall, cpu = timed(lambda: build_index(settings, embedder))
-    print(
-        f"incremental rebuild after editing {victim}: {wall:.1f} s wall, {cpu:.1f} s CPU "
-        f"({inc.embedded} embedded, {inc.reused} reused, {inc.chunks} chunks, new generation {inc.generation})"
+    first = results[args.backends[0]]
+    raw = run(
+        ["--pages", str(args.pages), "--worker", "raw", "--index", first["index_dir"], first["name"], str(first["dim"])]
     )
-
-    # 5. peak RSS
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak RSS (ru_maxrss): {peak_mb:.0f} MB; loadavg at end {loadavg()}")
+    raw_rate = raw["texts"] / raw["wall"]
+    print(
+        f"\nraw torch model.encode (torch {raw['torch']}, {raw['threads']} threads): {raw['texts']} texts, "
+        f"{raw['tokens']} word pieces (mean {raw['mean_tokens']:.0f}); "
+        f"wall {raw['wall']:.1f} s, CPU {raw['cpu']:.1f} s -> {raw_rate:.2f} texts/s"
+    )
+    print(f"\n| {len(pages)} pages | " + " | ".join(results) + " |")
+    print("|---|" + "---|" * len(results))
+    rows = [
+        ("build chunks/s", lambda r: f"{r['chunks_per_s']:.2f}"),
+        ("  / raw torch encode texts/s (wall)", lambda r: f"{r['chunks_per_s'] / raw_rate:.2f}"),
+        ("build wall / CPU (s)", lambda r: f"{r['build_wall']:.1f} / {r['build_cpu']:.1f}"),
+        ("of which encode_passages (s)", lambda r: f"{r['encode_s']:.1f}"),
+        ("rebuild unchanged / one article edited (s)", lambda r: f"{r['rebuild_s']:.1f} / {r['incremental_s']:.1f}"),
+        ("peak RSS (MB)", lambda r: f"{r['peak_rss_mb']:.0f}"),
+        ("torch imported", lambda r: str(r["torch_imported"])),
+    ]
+    for label, cell in rows:
+        print(f"| {label} | " + " | ".join(cell(r) for r in results.values()) + " |")
+    print(f"\nloadavg at end {loadavg()}")
     if not args.keep:
         shutil.rmtree(tmp, ignore_errors=True)
 

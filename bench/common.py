@@ -31,3 +31,16 @@ def percentile(values: list[float], p: float) -> float:
 def loadavg() -> str:
     """The 1, 5 and 15 minute load averages."""
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+DEBIAN_DOCS = "file:///usr/share/doc/python3.11/html/"
+PYDOCS_SITE = "https://docs.python.org/3.11/"
+
+
+def copy_pydocs_page(src: Path, dst: Path) -> None:
+    """Copy a page of bench/data/pydocs, its canonical link pointed at docs.python.org.
+
+    Debian's python3.11-doc links each page to its own file:// path, which the ingest refuses as a URL.
+    """
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_text(src.read_text(encoding="utf-8").replace(DEBIAN_DOCS, PYDOCS_SITE), encoding="utf-8")

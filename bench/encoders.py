@@ -9,7 +9,8 @@ Per backend, in a subprocess of its own (so RSS and imports are that backend's a
   - cosine against torch (min over the golden questions and the 256 passages);
   - retrieval MRR@10 (hybrid, the default fusion, and dense) of the golden questions with an index
     built by that backend: on corpus/, and on corpus/ plus the tests' articles (tests/fixtures/articles,
-    two more articles as distractors);
+    two more articles as distractors); and of eval/pydocs_faq.jsonl on the Python FAQ pages
+    (bench/data/pydocs/faq, as bench/retrieval.py's `faq` corpus; bench/fetch_pydocs.sh fetches them);
   - cold CLI: wall time of `askoleus search` and `askoleus ask` in a fresh process (best of 3).
 
     PYTHONPATH=src .venv/bin/python bench/encoders.py [--backends torch onnx onnx-int8]
@@ -37,10 +38,30 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import copy_pydocs_page  # noqa: E402  # after the paths: bench/ may not be on sys.path yet
 
 BACKENDS = ["torch", "onnx", "onnx-int8"]
 CORPORA = {"corpus": [ROOT / "corpus"], "fixtures": [ROOT / "corpus", ROOT / "tests" / "fixtures" / "articles"]}
+FAQ = ROOT / "bench" / "data" / "pydocs" / "faq"
+FAQ_SITE = "https://docs.python.org/3.11"
 K = 10
+
+
+def faq_items() -> list[dict]:  # type: ignore[type-arg]
+    lines = (ROOT / "eval" / "pydocs_faq.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(x) for x in lines if x.strip()]
+
+
+def mrr(retriever, items: list[dict], match, mode: str) -> float:  # type: ignore[no-untyped-def, type-arg]
+    """MRR@K of items (body chunks only, as `askoleus eval` ranks them)."""
+    rr = []
+    for it in items:
+        hits = retriever.search(it["question"], K, kinds=("body",), mode=mode)
+        rank = next((i for i, h in enumerate(hits, 1) if match(it, h.chunk)), None)
+        rr.append(1 / rank if rank else 0.0)
+    return sum(rr) / len(rr)
 
 
 def golden() -> list[dict]:  # type: ignore[type-arg]
@@ -108,12 +129,7 @@ def worker(backend: str, workdir: Path) -> dict:  # type: ignore[type-arg]
         index = load_current(s.index_dir, emb.name, emb.dim)
         retriever = Retriever(index, encoder, candidates=s.candidates, dense_weight=s.dense_weight)
         for mode in ("hybrid", "dense"):
-            rr = []
-            for it in items:
-                hits = retriever.search(it["question"], K, kinds=("body",), mode=mode)  # type: ignore[arg-type]
-                rank = next((i for i, h in enumerate(hits, 1) if h.chunk.anchor == it["anchor"]), None)
-                rr.append(1 / rank if rank else 0.0)
-            out[f"mrr_{mode}_{name}"] = sum(rr) / len(rr)
+            out[f"mrr_{mode}_{name}"] = mrr(retriever, items, lambda it, c: c.anchor == it["anchor"], mode)
         if name == "corpus":
             chunks = index.chunks
             texts = [chunks[i % len(chunks)].embed_text for i in range(256)]
@@ -122,6 +138,18 @@ def worker(backend: str, workdir: Path) -> dict:  # type: ignore[type-arg]
             pvecs, _ = emb.encode_passages(texts, spans, batch_size=32)
             out["passages_per_s"] = 256 / (time.perf_counter() - t)
             out["index_dir"] = str(s.index_dir)
+    if FAQ.is_dir():
+        corpus = workdir / f"corpus-{backend}-faq"
+        for page in sorted(FAQ.glob("*.html")):
+            if page.name != "index.html":
+                copy_pydocs_page(page, corpus / "faq" / page.name)
+        s = Settings(corpus_dir=corpus, index_dir=workdir / f"index-{backend}-faq", site_url=FAQ_SITE)
+        build_index(s, emb)
+        index = load_current(s.index_dir, emb.name, emb.dim)
+        retriever = Retriever(index, encoder, candidates=s.candidates, dense_weight=s.dense_weight)
+        for mode in ("hybrid", "dense"):
+            match = lambda it, c: c.source == it["source"] and c.anchor == it["anchor"]  # noqa: E731
+            out[f"mrr_{mode}_faq"] = mrr(retriever, faq_items(), match, mode)
     np.save(workdir / f"vectors-{backend}.npy", np.concatenate([qvecs, pvecs]))
     return out
 
@@ -169,23 +197,15 @@ def cold_cli(backend: str, index_dir: str) -> dict[str, float]:
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--backends", nargs="+", default=BACKENDS, choices=BACKENDS)
-    ap.add_argument("--worker", choices=BACKENDS, help=argparse.SUPPRESS)
-    ap.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.worker:
-        print(json.dumps(worker(args.worker, args.workdir)))
-        return
-
+def measure(backends: list[str]) -> dict[str, dict]:  # type: ignore[type-arg]
+    """Every backend's numbers (the rows of ROWS), each measured in a process of its own."""
     import numpy as np
 
     subprocess.run([sys.executable, "-m", "askoleus.encoders.export"], check=True, capture_output=True)
     results = {}
     with tempfile.TemporaryDirectory(prefix="askoleus-bench-") as tmp:
         workdir = Path(tmp)
-        for b in args.backends:
+        for b in backends:
             proc = subprocess.run(
                 [sys.executable, __file__, "--worker", b, "--workdir", str(workdir)],
                 check=True,
@@ -198,32 +218,80 @@ def main() -> None:
         for b in results:
             v = np.load(workdir / f"vectors-{b}.npy")
             results[b]["cos_min"] = float((v * ref).sum(axis=1).min()) if ref is not None else float("nan")
+    return results
 
-    rows = [
-        ("one question p50 (ms)", "q_p50_ms", "{:.2f}"),
-        ("one question p99 (ms)", "q_p99_ms", "{:.2f}"),
-        ("questions/s, 1 thread", "qps_1", "{:.0f}"),
-        ("questions/s, 8 threads, micro-batched", "qps_8", "{:.0f}"),
-        ("model calls, 8 threads (1 thread: one per question)", "calls_8", "{}"),
-        ("256 passages, batch 32 (passages/s)", "passages_per_s", "{:.0f}"),
-        ("cosine vs torch (min)", "cos_min", "{:.7f}"),
-        ("MRR@10 golden, corpus/ (hybrid)", "mrr_hybrid_corpus", "{:.4f}"),
-        ("MRR@10 golden, corpus/ (dense)", "mrr_dense_corpus", "{:.4f}"),
-        ("MRR@10 golden, corpus/ + tests' articles (hybrid)", "mrr_hybrid_fixtures", "{:.4f}"),
-        ("MRR@10 golden, corpus/ + tests' articles (dense)", "mrr_dense_fixtures", "{:.4f}"),
-        ("build corpus/ (s)", "build_s_corpus", "{:.1f}"),
-        ("load encoder (s)", "load_s", "{:.2f}"),
-        ("RSS after load (MB)", "rss_mb", "{:.0f}"),
-        ("torch imported", "torch_imported", "{}"),
-        ("cold `askoleus search` (s)", "cli_search_s", "{:.2f}"),
-        ("cold `askoleus ask` (s)", "cli_ask_s", "{:.2f}"),
-    ]
+
+ROWS = [
+    ("one question p50 (ms)", "q_p50_ms", "{:.2f}"),
+    ("one question p99 (ms)", "q_p99_ms", "{:.2f}"),
+    ("questions/s, 1 thread", "qps_1", "{:.0f}"),
+    ("questions/s, 8 threads, micro-batched", "qps_8", "{:.0f}"),
+    ("model calls, 8 threads (1 thread: one per question)", "calls_8", "{}"),
+    ("256 passages, batch 32 (passages/s)", "passages_per_s", "{:.0f}"),
+    ("cosine vs torch (min)", "cos_min", "{:.7f}"),
+    ("MRR@10 golden, corpus/ (hybrid)", "mrr_hybrid_corpus", "{:.4f}"),
+    ("MRR@10 golden, corpus/ (dense)", "mrr_dense_corpus", "{:.4f}"),
+    ("MRR@10 golden, corpus/ + tests' articles (hybrid)", "mrr_hybrid_fixtures", "{:.4f}"),
+    ("MRR@10 golden, corpus/ + tests' articles (dense)", "mrr_dense_fixtures", "{:.4f}"),
+    ("MRR@10 Python FAQ, faq/ pages (hybrid)", "mrr_hybrid_faq", "{:.4f}"),
+    ("MRR@10 Python FAQ, faq/ pages (dense)", "mrr_dense_faq", "{:.4f}"),
+    ("build corpus/ (s)", "build_s_corpus", "{:.1f}"),
+    ("load encoder (s)", "load_s", "{:.2f}"),
+    ("RSS after load (MB)", "rss_mb", "{:.0f}"),
+    ("torch imported", "torch_imported", "{}"),
+    ("cold `askoleus search` (s)", "cli_search_s", "{:.2f}"),
+    ("cold `askoleus ask` (s)", "cli_ask_s", "{:.2f}"),
+]
+QUALITY = [
+    "mrr_hybrid_corpus",
+    "mrr_dense_corpus",
+    "mrr_hybrid_fixtures",
+    "mrr_dense_fixtures",
+    "mrr_hybrid_faq",
+    "mrr_dense_faq",
+]
+
+
+def print_table(results: dict[str, dict], rows: list[tuple[str, str, str]]) -> None:  # type: ignore[type-arg]
+    """One markdown row per measure, one column per backend."""
     names = list(results)
-    print(f"{len(golden())} golden questions; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print("| | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
     for label, key, fmt in rows:
-        print(f"| {label} | " + " | ".join(fmt.format(results[b].get(key, float("nan"))) for b in names) + " |")
+        cells = []
+        for b in names:
+            value = results[b].get(key)
+            cells.append("n/a" if value is None else fmt.format(value))
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+def quality_check(results: dict[str, dict]) -> list[str]:  # type: ignore[type-arg]
+    """Issue 12's rule: fp32 onnx within 0.005 MRR of torch on every set; int8's differences reported."""
+    if "torch" not in results:
+        return ["quality vs torch: torch not measured"]
+    lines = []
+    for b in (b for b in results if b != "torch"):
+        deltas = {k: results[b][k] - results["torch"][k] for k in QUALITY if k in results[b] and k in results["torch"]}
+        worst = max((abs(d) for d in deltas.values()), default=float("nan"))
+        verdict = ("OK" if worst <= 0.005 else "FAIL") if b == "onnx" else "reported"
+        shown = ", ".join(f"{k.removeprefix('mrr_')} {d:+.4f}" for k, d in deltas.items())
+        lines.append(f"MRR {b} - torch: {shown}; largest |diff| {worst:.4f} -> {verdict}")
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--backends", nargs="+", default=BACKENDS, choices=BACKENDS)
+    ap.add_argument("--worker", choices=BACKENDS, help=argparse.SUPPRESS)
+    ap.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.workdir)))
+        return
+    results = measure(args.backends)
+    print(f"{len(golden())} golden questions; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print_table(results, ROWS)
+    print("\n".join(quality_check(results)))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     encoder_backend: Literal["onnx", "onnx-int8", "torch"] = Field(
         "onnx", description="onnx (fp32, onnxruntime), onnx-int8 (quantised) or torch (sentence-transformers)"
     )
+    onnx_spinning: bool = Field(
+        True, description="onnxruntime's threads busy-wait between operators: faster alone, costly under load"
+    )
+    encoder_calls: int = Field(1, ge=1, le=16, description="question encodes run at once (micro-batched)")
     encoder_cache_dir: Path | None = Field(
         None, description="ONNX exports of the model; default $XDG_CACHE_HOME/askoleus/encoders"
     )

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from askoleus import DISCLAIMER
 from askoleus.answer import Answerer
-from askoleus.answer.languages import EMERGENCY, ENGLISH_ONLY, RELATED, SUPPORTED, detect_language, localized_route
+from askoleus.answer.languages import (
+    EMERGENCY,
+    ENGLISH_ONLY,
+    RELATED,
+    SUPPORTED,
+    _identifier,
+    detect_language,
+    localized_route,
+)
 from askoleus.config import Settings
 from askoleus.retrieve import QueryEncoder
 
@@ -93,6 +105,16 @@ def test_english_red_flags_stay_with_the_english_router() -> None:
     """English emergencies get the English template from route(), not a localized one."""
     assert localized_route("I have chest pain while running", SETTINGS) is None
     assert localized_route("I keep getting palpitations on easy runs.", SETTINGS) is None
+
+
+def test_the_compact_detector_scores_exactly_as_py3langid_restricted_to_our_languages() -> None:
+    """Keeping only our languages' weights (less memory) changes no probability on eval/languages.jsonl."""
+    reference = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    reference.set_languages(["en", *SUPPORTED])
+    lines = (Path(__file__).parents[2] / "eval" / "languages.jsonl").read_text(encoding="utf-8").splitlines()
+    questions = [json.loads(line)["question"] for line in lines if line.strip()]
+    assert len(questions) > 100
+    assert [_identifier().rank(q) for q in questions] == [reference.rank(q) for q in questions]
 
 
 def test_every_supported_language_has_every_template() -> None:

@@ -236,6 +236,7 @@ def test_metrics(client: TestClient) -> None:
     gen = client.get("/readyz").json()["index_generation"]
     assert f'askoleus_index_generation_info{{generation="{gen}"}} 1.0' in text
     assert re.search(r'askoleus_requests_total\{method="POST",route="/v1/ask",status="200"\} [1-9]', text)
+    assert re.search(r"^askoleus_encode_batch_texts_count [1-9]", text, re.M)  # questions per encoder call
 
 
 # -- feedback and the staff console -------------------------------------------------------------

@@ -9,6 +9,7 @@ import itertools
 import json
 import logging
 import socket
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,8 +22,9 @@ from fastapi.testclient import TestClient
 
 from askoleus.answer import Answerer
 from askoleus.api.app import create_app
+from askoleus.api.security import RateLimiter
 from askoleus.config import Settings
-from askoleus.errors import ConfigError
+from askoleus.errors import ConfigError, RateLimited
 from askoleus.logs import JsonFormatter
 from conftest import ADMIN_KEY, STAFF_KEY
 
@@ -256,6 +258,23 @@ def test_rate_limit_returns_429_with_retry_after(make_client) -> None:  # type: 
     assert int(r.headers["retry-after"]) >= 1
     assert r.headers["x-content-type-options"] == "nosniff"
     assert c.get("/healthz").status_code == 200  # operations endpoints are not limited
+
+
+def test_the_local_rate_limit_starts_no_thread_per_request() -> None:
+    """The in-memory limiter counts without `limits`' per-hit timer thread (0.2 ms on every request)."""
+    limiter = RateLimiter(60, 3)
+
+    def timers() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if isinstance(t, threading.Timer) and t.is_alive()]
+
+    for timer in timers():  # whatever was started before has run (MemoryStorage starts a new one then)
+        timer.join(5)
+    for _ in range(3):
+        limiter.check("203.0.113.9")
+        assert timers() == []
+    with pytest.raises(RateLimited):
+        limiter.check("203.0.113.9")
+    limiter.check("203.0.113.10")  # another client has its own budget
 
 
 def test_forwarded_for_is_ignored_from_untrusted_peers(built: Settings, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]

@@ -169,3 +169,33 @@ def test_questions_waiting_together_are_encoded_in_one_call() -> None:
     assert sorted(inner.calls[1]) == ["bb", "ccc", "dddd"]
     assert len(inner.calls) == 2
     assert {q: float(v[0, 0]) for q, v in results.items()} == {"a": 1, "bb": 2, "ccc": 3, "dddd": 4}
+
+
+def test_with_two_calls_allowed_a_question_does_not_wait_for_a_busy_model() -> None:
+    """ASKOLEUS_ENCODER_CALLS=2: a second question starts its own call while the first is still running,
+    and every caller still gets its own rows (nobody spins on an empty call)."""
+    inner = BlockingEmbedder()
+    batching = BatchingEmbedder(inner, parallel=2)
+    results: dict[str, np.ndarray] = {}
+
+    def ask(q: str) -> None:
+        results[q] = batching.encode([q])
+
+    first = threading.Thread(target=ask, args=("a",))
+    first.start()
+    while not inner.calls:  # the first call blocks until released
+        threading.Event().wait(0.001)
+    second = threading.Thread(target=ask, args=("bb",))
+    second.start()
+    second.join(30)
+    assert inner.calls == [["a"], ["bb"]]  # served beside the blocked call
+    inner.release.set()
+    first.join(30)
+    more = [threading.Thread(target=ask, args=(q,)) for q in ("ccc", "dddd", "eeeee")]
+    for t in more:
+        t.start()
+    for t in more:
+        t.join(30)
+    assert all(call for call in inner.calls)
+    assert sorted(t for call in inner.calls for t in call) == ["a", "bb", "ccc", "dddd", "eeeee"]
+    assert {q: float(v[0, 0]) for q, v in results.items()} == {"a": 1, "bb": 2, "ccc": 3, "dddd": 4, "eeeee": 5}

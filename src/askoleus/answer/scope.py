@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from wordfreq import zipf_frequency
 
 from askoleus.index.lexical import STOPWORDS, tokenize
 from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import Hit, QueryEncoder
 
+from .common_words import zipf_at_least
 from .extract import Quote
 from .routing import without_denied
 
@@ -269,7 +269,7 @@ def _only_title_words(index: LoadedIndex, hits: list[Hit], known: list[str], dep
 
 def _common(word: str) -> bool:
     """A word so frequent in general English that it cannot be what a question is about."""
-    return zipf_frequency(word, "en") >= COMMON_ZIPF
+    return zipf_at_least(word, COMMON_ZIPF)
 
 
 def lexical_coverage(index: LoadedIndex, question: str, hits: list[Hit], depth: int = 3) -> float:

@@ -13,10 +13,11 @@ from askoleus.config import Settings
 from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import Hit, QueryEncoder, Retriever
 
+from . import common_words, languages
 from .compose import Composer, Fallback, Mode, SentenceEvent, generated_composer
 from .conversations import Conversations, ConversationStore, Turn, new_conversation_id
 from .extract import Quote, answer_type, select_quotes, signals_kind
-from .languages import EMERGENCY, ENGLISH_ONLY, RELATED, localized_route, warm
+from .languages import EMERGENCY, ENGLISH_ONLY, RELATED, localized_route
 from .models import Answer, Citation, Related, Status, Study
 from .routing import (
     EMERGENCY_TEXT,
@@ -48,6 +49,16 @@ OFFER_KINDS = ("body", "promo")  # promo and call-to-action blocks answer offer 
 RELATED_MARGIN = 0.12  # how far below the answer threshold an article still counts as "near"
 MAX_RESOLVED_CHARS = 400
 _CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def warm() -> None:
+    """Load the language detector and the common-words list now rather than on a first question.
+
+    The server calls it before loading the encoder: both readers briefly need several times the memory
+    they keep, and that peak then stays below the encoder's.
+    """
+    languages.warm()
+    common_words.warm()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from askoleus import __version__
-from askoleus.answer import Answerer
+from askoleus.answer import Answerer, warm
 from askoleus.answer.compose import LLMMetrics, generated_composer
 from askoleus.answer.conversations import Conversations, ConversationStore
 from askoleus.answer.conversations_redis import RedisConversations
@@ -27,7 +27,7 @@ from askoleus.api.security import ClientIdentifier, KeyChecker, RateLimiter
 from askoleus.api.state import IndexHolder, Metrics, Services
 from askoleus.asking import Asking
 from askoleus.config import Settings, is_placeholder
-from askoleus.encoders import Embedder, load_embedder
+from askoleus.encoders import BatchingEmbedder, Embedder, load_embedder
 from askoleus.errors import ConfigError
 from askoleus.logs import setup_logging
 from askoleus.notify import GenerationListener
@@ -88,7 +88,10 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(warm)  # first: its transient peak is then lower than the encoder's
         model = await _load_model(settings, embedder)
+        if isinstance(model, BatchingEmbedder):
+            model.on_batch = metrics.encode_batch.observe
         qlog = await anyio.to_thread.run_sync(
             lambda: open_question_log(
                 settings, metrics.dependency_error("postgresql"), metrics.log_dropped.inc, metrics.log_pending.set

@@ -1,4 +1,8 @@
-"""FastAPI dependencies: how a route reaches the app's services and checks its caller."""
+"""FastAPI dependencies: how a route reaches the app's services and checks its caller.
+
+All are `async def`: FastAPI runs a plain `def` dependency in a worker thread, and these only read
+attributes, so the thread hand-off would cost more than the work (two per request).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from askoleus.config import Settings
 from askoleus.qlog_store import LogStore
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     """The Services the lifespan created (the one thing app.state holds)."""
     services: Services = request.app.state.services
     return services
@@ -21,27 +25,27 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_settings(services: ServicesDep) -> Settings:
+async def get_settings(services: ServicesDep) -> Settings:
     """The app's settings."""
     return services.settings
 
 
-def get_holder(services: ServicesDep) -> IndexHolder:
+async def get_holder(services: ServicesDep) -> IndexHolder:
     """The holder of the served index generation."""
     return services.holder
 
 
-def get_asking(services: ServicesDep) -> Asking:
+async def get_asking(services: ServicesDep) -> Asking:
     """The one ask path."""
     return services.asking
 
 
-def get_qlog(services: ServicesDep) -> LogStore:
+async def get_qlog(services: ServicesDep) -> LogStore:
     """The question log."""
     return services.qlog
 
 
-def get_metrics(services: ServicesDep) -> Metrics:
+async def get_metrics(services: ServicesDep) -> Metrics:
     """The app's Prometheus metrics."""
     return services.metrics
 
@@ -83,4 +87,9 @@ class Caller:
         return str(getattr(self.request.state, "request_id", ""))
 
 
-CallerDep = Annotated[Caller, Depends()]
+async def get_caller(request: Request, services: ServicesDep) -> Caller:
+    """The request's caller."""
+    return Caller(request, services)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -18,6 +18,30 @@ from starlette.types import Scope
 from askoleus.errors import RateLimited, TooManyOpen, Unauthorized
 from askoleus.redisconn import SharedRedis
 
+SWEEP_SECONDS = 1.0
+
+
+class LocalStorage(MemoryStorage):
+    """`limits`' in-memory storage, sweeping expired counters inline at most once a second.
+
+    MemoryStorage starts a new 10 ms `threading.Timer` thread on every hit whose previous timer has
+    fired, i.e. on every request of a server that is not saturated: ~0.2 ms of thread start-up on the
+    request path, then a sweep that takes the GIL from the next answer. Counting is unchanged (reads
+    expire stale counters themselves); only when memory is reclaimed differs.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timer.cancel()  # the one timer MemoryStorage starts itself
+        self.timer.join()
+        self._next_sweep = 0.0
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802  # overrides the name-mangled hook of every hit
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + SWEEP_SECONDS
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]  # name-mangled private method
+
 
 class RateLimiter:
     """Per-client limit of `burst` requests in any window of burst / per_minute minutes (the `limits` library).
@@ -30,7 +54,7 @@ class RateLimiter:
 
     def __init__(self, per_minute: int, burst: int, shared: SharedRedis | None = None) -> None:
         self.item = RateLimitItemPerSecond(burst, max(1, math.ceil(burst * 60 / per_minute)))
-        self.local = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self.local = SlidingWindowCounterRateLimiter(LocalStorage())
         self.shared = shared
         self.remote = (
             SlidingWindowCounterRateLimiter(

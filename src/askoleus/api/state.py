@@ -162,6 +162,12 @@ class Metrics:
             ["dependency", "operation"],
             registry=r,
         )
+        self.encode_batch = Histogram(
+            "askoleus_encode_batch_texts",
+            "Questions encoded together in one model call (micro-batching of concurrent answers)",
+            registry=r,
+            buckets=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32),
+        )
         self.log_pending = Gauge("askoleus_question_log_pending", "Log writes waiting for the database", registry=r)
         self.log_dropped = Counter(
             "askoleus_question_log_dropped_total", "Log writes dropped (queue full or refused)", registry=r

@@ -20,7 +20,7 @@ BACKENDS = ("onnx", "onnx-int8", "torch")
 
 def load_embedder(settings: Settings, backend: str | None = None) -> Embedder:
     """The encoder ASKOLEUS_ENCODER_BACKEND names (or `backend`), with question micro-batching."""
-    return BatchingEmbedder(load_backend(settings, backend))
+    return BatchingEmbedder(load_backend(settings, backend), parallel=settings.encoder_calls)
 
 
 def load_backend(settings: Settings, backend: str | None = None) -> Embedder:
@@ -36,5 +36,7 @@ def load_backend(settings: Settings, backend: str | None = None) -> Embedder:
 
         int8 = backend == "onnx-int8"
         export = onnx_file(settings.model_path(), settings.model, settings.encoder_cache(), int8)
-        return OnnxEmbedder(settings.model_path(), settings.model, export, int8, settings.torch_threads)
+        return OnnxEmbedder(
+            settings.model_path(), settings.model, export, int8, settings.torch_threads, settings.onnx_spinning
+        )
     raise ValueError(f"unknown encoder backend {backend!r}; one of {', '.join(BACKENDS)}")

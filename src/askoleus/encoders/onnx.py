@@ -30,7 +30,15 @@ class OnnxEmbedder:
     tokenizer.json at the model's max_seq_length.
     """
 
-    def __init__(self, model_path: str, name: str, export: OnnxFile, int8: bool, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str,
+        name: str,
+        export: OnnxFile,
+        int8: bool,
+        threads: int | None = None,
+        spinning: bool = True,
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -67,6 +75,10 @@ class OnnxEmbedder:
         options.inter_op_num_threads = 1
         if threads:
             options.intra_op_num_threads = threads
+        # Spinning keeps the worker threads busy-waiting between the graph's operators (and for a while
+        # after a run): fastest for one question on idle cores, but it burns a core that concurrent
+        # requests, the event loop and other processes need (ASKOLEUS_ONNX_SPINNING, bench/RESULTS.md).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         try:
             self._session = ort.InferenceSession(str(export.path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for a bad file

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Literal
-
-import openai
-from openai.types.chat import ChatCompletionMessageParam
+from typing import TYPE_CHECKING, Literal
 
 from askoleus.config import Settings
+
+if TYPE_CHECKING:  # openai is imported on the first model call: a server without an LLM never loads it
+    import openai
+    from openai.types.chat import ChatCompletionMessageParam
 
 FailureReason = Literal[
     "timeout", "connection", "http_4xx", "http_5xx", "malformed", "invalid_utf8", "stream_cut", "error"
@@ -25,6 +26,8 @@ class ModelFailure(Exception):
 
 def client(settings: Settings, timeout: float) -> openai.AsyncOpenAI:
     """A client for the configured server; no retries (the budget is one attempt), key never logged."""
+    import openai
+
     return openai.AsyncOpenAI(
         base_url=settings.llm_base_url,
         api_key=settings.llm_api_key.get_secret_value() or "unused",  # local servers need none
@@ -41,6 +44,8 @@ async def stream_draft(
     The caller bounds the whole call with its own deadline; a stream that ends without a finish
     reason was cut and raises ModelFailure("stream_cut").
     """
+    import openai
+
     finished = False
     try:
         async with client(settings, timeout) as api:

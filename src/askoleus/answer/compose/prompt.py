@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from openai.types.chat import ChatCompletionMessageParam
+from typing import TYPE_CHECKING
 
 from askoleus.answer.verify import Passage
 from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import Hit
+
+if TYPE_CHECKING:  # openai is imported only when generated answers are on (~35 MB, 0.4 s)
+    from openai.types.chat import ChatCompletionMessageParam
 
 SYSTEM = """\
 You answer a reader's question for a running blog, using ONLY the numbered passages in the user's message.
