@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from wordfreq import iter_wordlist, zipf_frequency
 
-from askoleus.answer.common_words import zipf_at_least
+from askoleus.answer.common_words import KEPT_ZIPF, zipf, zipf_at_least
 from askoleus.answer.scope import COMMON_ZIPF
 
 ROOT = Path(__file__).parents[2]
@@ -41,6 +41,14 @@ def test_every_word_gets_wordfreqs_verdict() -> None:
 
 
 def test_only_the_kept_range_can_be_asked() -> None:
-    """Below Zipf 5 the compact list cannot tell, so it refuses rather than answers wrongly."""
+    """Below Zipf 2.5 the compact list cannot tell, so it refuses rather than answers wrongly."""
     with pytest.raises(ValueError, match="Zipf"):
-        zipf_at_least("running", 4.0)
+        zipf_at_least("running", 2.0)
+
+
+def test_zipf_values_match_wordfreq_down_to_the_spelling_checks_level() -> None:
+    """The kept list gives wordfreq's own Zipf at 2.5 and up, and 0.0 for rarer words (typos)."""
+    checked = words() | {"iorn", "importnat", "runers", "oleuropein", "mitochondria"}
+    expected = {w: zipf_frequency(w, "en") for w in checked}
+    assert [w for w in checked if zipf(w) != (expected[w] if expected[w] >= KEPT_ZIPF else 0.0)] == []
+    assert zipf("iorn") == 0.0 and zipf("iron") == zipf_frequency("iron", "en")

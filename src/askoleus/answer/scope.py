@@ -10,7 +10,7 @@ from askoleus.index.lexical import STOPWORDS, tokenize
 from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import Hit, QueryEncoder
 
-from .common_words import zipf_at_least
+from .common_words import zipf, zipf_at_least
 from .extract import Quote
 from .routing import without_denied
 
@@ -200,10 +200,10 @@ def correct_spelling(index: LoadedIndex, question: str) -> str:
     def fix(m: re.Match[str]) -> str:
         word = m.group(0)
         low = word.lower()
-        if len(low) < TYPO_MIN_LENGTH or low in index.words or zipf_frequency(low, "en") >= TYPO_ZIPF:
+        if len(low) < TYPO_MIN_LENGTH or low in index.words or zipf_at_least(low, TYPO_ZIPF):
             return word
         near = [w for w in index.words if w[:1] == low[:1] and _one_edit(low, w)]
-        return max(near, key=lambda w: (zipf_frequency(w, "en"), w)) if near else word
+        return max(near, key=lambda w: (zipf(w), w)) if near else word
 
     return _WORD.sub(fix, question)
 
