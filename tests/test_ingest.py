@@ -20,13 +20,14 @@ from askoleus.ingest import (
     parse_file,
     parse_text,
 )
-from askoleus.ingest.common import slugify
+from askoleus.ingest.common import article_id, slugify
 from askoleus.ingest.references import cited_references
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
 SEED = CORPUS / "why-your-legs-feel-heavy-when-you-run.txt"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "articles"
+SITE_TREE = FIXTURES.parent / "site"
 SITE = "https://oleus.example/blog"
 
 
@@ -533,16 +534,74 @@ def test_load_corpus_strict_raises_the_first_malformed_file(corpus: Path) -> Non
 
 
 def test_load_corpus_skips_the_second_file_with_an_existing_id(corpus: Path) -> None:
-    write(corpus, "archive/iron-for-runners.md", b"# Iron for runners, old version\n\nOld text.\n")
+    write(corpus, "iron-for-runners/index.md", b"# Iron for runners, old version\n\nOld text.\n")
     result = load_corpus(corpus, SITE)
-    assert [a.source for a in result.articles if a.id == "iron-for-runners"] == ["archive/iron-for-runners.md"]
+    assert [a.source for a in result.articles if a.id == "iron-for-runners"] == ["iron-for-runners.html"]
     assert (
         Skipped(
-            "iron-for-runners.html",
-            "duplicate article id 'iron-for-runners' (already used by archive/iron-for-runners.md)",
+            "iron-for-runners/index.md",
+            "duplicate article id 'iron-for-runners' (already used by iron-for-runners.html)",
         )
         in result.skipped
     )
+
+
+def test_a_front_matter_slug_that_claims_an_existing_id_is_skipped_with_a_reason(corpus: Path) -> None:
+    write(corpus, "zz-archive/old.md", b"---\nslug: iron-for-runners\n---\n# Old\n\nOld text.\n")
+    result = load_corpus(corpus, SITE)
+    assert (
+        Skipped("zz-archive/old.md", "duplicate article id 'iron-for-runners' (already used by iron-for-runners.html)")
+        in result.skipped
+    )
+
+
+# --- ids from the path: a Hugo-like site export ---------------------------------------------------------------
+
+
+def test_ids_and_urls_come_from_the_path_relative_to_the_corpus_root() -> None:
+    result = load_corpus(SITE_TREE, SITE)
+    assert result.skipped == []
+    assert {a.source: a.id for a in result.articles} == {
+        "a-post/index.html": "a-post",
+        "distutils/extending.html": "distutils/extending",
+        "faq/extending.html": "faq/extending",
+        "other/index.md": "other",
+    }
+    faq = next(a for a in result.articles if a.id == "faq/extending")
+    assert faq.url == f"{SITE}/faq/extending"
+    assert faq.section_url("how-fast-can-i-increase-my-mileage") == (
+        f"{SITE}/faq/extending#how-fast-can-i-increase-my-mileage"
+    )
+
+
+def test_path_ids_are_stable_across_loads_and_copies(tmp_path: Path) -> None:
+    shutil.copytree(SITE_TREE, tmp_path / "site")
+    first = [a.id for a in load_corpus(SITE_TREE, SITE).articles]
+    assert [a.id for a in load_corpus(tmp_path / "site", SITE).articles] == first
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("heavy-legs.md", "heavy-legs"),
+        ("a-post/index.html", "a-post"),
+        ("blog/2024/Über Run/_index.md", "blog/2024/uber-run"),
+        ("index.html", "index"),
+        ("Faq/Extending.HTML", "faq/extending"),
+    ],
+)
+def test_article_id_from_path(source: str, expected: str) -> None:
+    assert article_id(None, source) == expected
+
+
+def test_front_matter_slug_and_url_win_over_the_path() -> None:
+    raw = "---\ntitle: T\nslug: Short Name\nurl: https://x.example/t\n---\nBody.\n"
+    art = parse(raw, "md", "posts/long-folder-name/index.md")
+    assert (art.id, art.url) == ("short-name", "https://x.example/t")
+
+
+def test_an_index_page_without_a_title_is_named_after_its_folder() -> None:
+    assert parse("Body text only.\n", "md", "heavy-legs/index.md").title == "Heavy legs"
 
 
 def test_load_corpus_respects_max_bytes(corpus: Path) -> None:

@@ -70,7 +70,7 @@ async def demo(request: Request) -> HTMLResponse:
     return HTMLResponse(render_article(_first_article(request)))
 
 
-@router.get("/articles/{article_id}", response_class=HTMLResponse)
+@router.get("/articles/{article_id:path}", response_class=HTMLResponse)
 async def article_page(request: Request, article_id: str) -> HTMLResponse:
     """An indexed article (the default site URL points here, so citation links work locally)."""
     article = services(request).holder.get().articles.get(article_id)

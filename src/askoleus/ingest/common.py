@@ -99,15 +99,33 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
 
 
+INDEX_STEMS = ("index", "_index")  # a folder's own page: `slug/index.html` is the article `slug`
+
+
+def path_slug(source: str) -> str:
+    """The article's path without suffix, each part slugified: 'Faq/Extending.html' -> 'faq/extending'.
+
+    A folder's index page names the folder ('a-post/index.html' -> 'a-post'), as static-site
+    exports (Hugo, Jekyll, most blog platforms) write one folder per article.
+    """
+    path = PurePosixPath(source)
+    parts = [*path.parent.parts, path.stem] if path.parent.parts else [path.stem]
+    if len(parts) > 1 and path.stem.lower() in INDEX_STEMS:
+        parts = parts[:-1]
+    return "/".join(s for s in (slugify(p) for p in parts if p not in (".", "..")) if s)
+
+
 def article_id(slug: str | None, source: str) -> str:
-    """Stable article id: the given slug, else the file stem, slugified (hash fallback if empty)."""
-    sid = slugify(slug) if slug else slugify(PurePosixPath(source).stem)
+    """Stable article id: the front-matter slug, else the corpus-relative path (hash fallback if empty)."""
+    sid = slugify(slug) if slug else path_slug(source)
     return sid or "article-" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:8]
 
 
 def title_from_stem(source: str) -> str:
-    """A readable title from a file name: 'heavy-legs.md' -> 'Heavy legs'."""
-    words = re.sub(r"[-_]+", " ", PurePosixPath(source).stem).strip()
+    """A readable title from a file name: 'heavy-legs.md' -> 'Heavy legs', 'a-post/index.html' -> 'A post'."""
+    path = PurePosixPath(source)
+    name = path.parent.name if path.stem.lower() in INDEX_STEMS and path.parent.name else path.stem
+    words = re.sub(r"[-_]+", " ", name).strip()
     return words[:1].upper() + words[1:]
 
 
