@@ -24,6 +24,7 @@ from askoleus.ingest import load_corpus
 from askoleus.sentences import sentence_spans
 from .dense import build_dense, save_dense
 from .lexical import LexicalIndex
+from .sections import HEADINGS_FORMAT, write_headings
 from .loaded import ARTICLES, CHUNKS, DENSE, LEXICAL, SENTENCES, VECTORS, LoadedIndex, load_generation
 from .store import IndexStore, new_generation_id, write_manifest
 
@@ -213,6 +214,7 @@ def build_index(
                 hashes,
                 embedded,
                 fingerprint,
+                previous.heading_cache() if previous else {},
             )
         except OSError as exc:  # disk full, permissions, I/O error: the current generation is untouched
             store.clean_leftovers()
@@ -235,10 +237,12 @@ def _write_generation(
     hashes: list[str],
     embedded: list[Embedded],
     fingerprint: str,
+    heading_cache: dict[str, np.ndarray],
 ) -> str:
     """Write, checksum, fsync and activate a generation; returns the dense index kind."""
     tmp = store.new_tmp_dir(gen)
     kind = _write_artifacts(tmp, chunks, hashes, embedded, articles, settings.hnsw_threshold, embedder.dim)
+    sections = write_headings(tmp, chunks, embedder, heading_cache, settings.embed_batch_size)
     write_manifest(
         tmp,
         {
@@ -257,6 +261,7 @@ def _write_generation(
             },
             "corpus": {a.source: a.sha256 for a in articles},
             "skipped": report.skipped,
+            "sections": sections,
             "fingerprint": fingerprint,
         },
     )
@@ -275,7 +280,7 @@ def _fingerprint(
 ) -> str:
     """Identifies the content of a generation: same fingerprint, nothing to rebuild."""
     h = hashlib.sha256()
-    h.update(json.dumps([embedder.name, embedder.dim, cs.to_dict(), hnsw_threshold]).encode())
+    h.update(json.dumps([embedder.name, embedder.dim, cs.to_dict(), hnsw_threshold, HEADINGS_FORMAT]).encode())
     for c, th in zip(chunks, hashes, strict=True):
         h.update(json.dumps([c.to_dict(), th], sort_keys=True).encode())
     for a in articles:

@@ -1,0 +1,94 @@
+"""Sections of a generation: which section each chunk belongs to, and each heading's own vector.
+
+Section-aware ranking (askoleus.retrieve) scores a section by its best passage and by how close
+its heading is to the question. The heading vectors are computed at build time and stored as
+headings.npy, one row per section in order of first appearance among the chunks; the chunk →
+section map is derived from chunks.jsonl, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from askoleus.documents import Chunk
+from askoleus.embed import Embedder, text_hash
+
+HEADINGS = "headings.npy"
+HEADINGS_FORMAT = "heading-text-v1"  # part of the build fingerprint: a change rewrites headings.npy
+
+
+def heading_text(chunk: Chunk) -> str:
+    """What a section's heading vector embeds: its heading (the article title for the intro)."""
+    return chunk.section or chunk.title
+
+
+@dataclass(frozen=True)
+class SectionMap:
+    """Chunk → section numbers and, per section, its chunks (CSR: members[offsets[s]:offsets[s+1]])."""
+
+    of_chunk: np.ndarray  # int64, one per chunk
+    members: np.ndarray  # int64 chunk positions grouped by section
+    offsets: np.ndarray  # int64, sections + 1
+    headings: list[str]  # heading text per section
+
+    @property
+    def size(self) -> int:
+        """Number of sections."""
+        return len(self.headings)
+
+
+def section_map(chunks: Sequence[Chunk]) -> SectionMap:
+    """Number sections by (article, anchor) in order of first appearance."""
+    numbers: dict[tuple[str, str], int] = {}
+    headings: list[str] = []
+    of_chunk = np.empty(len(chunks), dtype=np.int64)
+    for i, c in enumerate(chunks):
+        key = (c.article_id, c.anchor)
+        if key not in numbers:
+            numbers[key] = len(headings)
+            headings.append(heading_text(c))
+        of_chunk[i] = numbers[key]
+    members = np.argsort(of_chunk, kind="stable")
+    offsets = np.zeros(len(headings) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(np.bincount(of_chunk, minlength=len(headings)))
+    return SectionMap(of_chunk, members, offsets, headings)
+
+
+def heading_vectors(
+    sections: SectionMap, embedder: Embedder, cache: dict[str, np.ndarray], batch_size: int, dim: int
+) -> tuple[np.ndarray, int]:
+    """One normalised vector per section heading, and how many were embedded (the rest are cached)."""
+    hashes = [text_hash(h) for h in sections.headings]
+    missing = sorted({h: t for h, t in zip(hashes, sections.headings, strict=True) if h not in cache}.items())
+    if missing:
+        fresh = embedder.encode([t for _, t in missing], batch_size=batch_size)
+        cache = {**cache, **{h: fresh[i] for i, (h, _) in enumerate(missing)}}
+    if not hashes:
+        return np.zeros((0, dim), dtype=np.float32), 0
+    return np.stack([cache[h] for h in hashes]).astype(np.float32), len(missing)
+
+
+def heading_cache(sections: SectionMap, vectors: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Heading text hash → vector, from a loaded generation (the build's cache)."""
+    if vectors is None:
+        return {}
+    return {text_hash(h): vectors[i] for i, h in enumerate(sections.headings)}
+
+
+def save_headings(vectors: np.ndarray, path: Path) -> None:
+    """Write the heading vectors (float32, one row per section)."""
+    np.save(path, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+
+
+def write_headings(
+    out: Path, chunks: Sequence[Chunk], embedder: Embedder, cache: dict[str, np.ndarray], batch_size: int
+) -> dict[str, object]:
+    """Embed (or reuse) every section's heading vector into out/headings.npy; returns manifest info."""
+    sections = section_map(chunks)
+    vectors, embedded = heading_vectors(sections, embedder, cache, batch_size, embedder.dim)
+    save_headings(vectors, out / HEADINGS)
+    return {"count": sections.size, "headings": HEADINGS_FORMAT, "embedded": embedded}
