@@ -110,7 +110,11 @@ def search(
     embedder = load_embedder(settings)
     index = load_current(settings.index_dir, embedder.name, embedder.dim)
     retriever = Retriever(
-        index, QueryEncoder(embedder), candidates=settings.candidates, dense_weight=settings.dense_weight
+        index,
+        QueryEncoder(embedder),
+        candidates=settings.candidates,
+        dense_weight=settings.dense_weight,
+        heading_weight=settings.heading_weight,
     )
     hits = retriever.search(question, k or settings.top_k, kinds=kinds or None, mode=mode)  # type: ignore[arg-type]
     if as_json:
