@@ -588,6 +588,8 @@ def test_path_ids_are_stable_across_loads_and_copies(tmp_path: Path) -> None:
         ("blog/2024/Über Run/_index.md", "blog/2024/uber-run"),
         ("index.html", "index"),
         ("Faq/Extending.HTML", "faq/extending"),
+        ("genindex-_.html", "genindex-_"),
+        ("library/__future__.html", "library/__future__"),
     ],
 )
 def test_article_id_from_path(source: str, expected: str) -> None:

@@ -141,7 +141,7 @@ def _load_headings(gen_dir: Path, manifest: dict[str, Any]) -> np.ndarray | None
     """Heading vectors (checksummed by verify_generation); None for a generation built before them."""
     if HEADINGS not in manifest["artifacts"] and "sections" not in manifest:
         return None
-    headings = np.load(gen_dir / HEADINGS, allow_pickle=False)
+    headings: np.ndarray = np.load(gen_dir / HEADINGS, allow_pickle=False)
     if headings.ndim != 2 or headings.dtype != np.float32:
         raise ValueError("headings")
     return headings

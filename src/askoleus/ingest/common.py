@@ -112,7 +112,18 @@ def path_slug(source: str) -> str:
     parts = [*path.parent.parts, path.stem] if path.parent.parts else [path.stem]
     if len(parts) > 1 and path.stem.lower() in INDEX_STEMS:
         parts = parts[:-1]
-    return "/".join(s for s in (slugify(p) for p in parts if p not in (".", "..")) if s)
+    return "/".join(s for s in (_path_part(p) for p in parts if p not in (".", "..")) if s)
+
+
+def _path_part(name: str) -> str:
+    """A file or folder name as an id part: like slugify, but '_' and '.' are kept.
+
+    Different file names then stay different ids: 'genindex-_.html' is not 'genindex.html', and
+    '__future__.html' is not 'future.html'.
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    ascii_name = re.sub(r"['\u2019]", "", ascii_name.lower())
+    return re.sub(r"[^a-z0-9_.]+", "-", ascii_name).strip("-.")
 
 
 def article_id(slug: str | None, source: str) -> str:
