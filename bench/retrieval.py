@@ -16,7 +16,8 @@ Corpora (built once under bench/data/, then reused: build_index only embeds what
 Every question is embedded once; each configuration then ranks with that vector through
 `askoleus.retrieve.Retriever.search(mode=...)`, so the numbers are those of the shipped code.
 `hybrid chunks` is the hybrid fusion ranking loose chunks (heading weight 0, the ranking before
-section-aware ranking); `hybrid sections h` ranks sections with heading weight h.
+section-aware ranking); `hybrid sections h own b` ranks sections with heading weight h, of which
+share b is the section's own heading and 1 - b its article's best heading.
 
 Held-out split: in every question file, item i (0-based) is held out when i % 3 == 2; weights are
 chosen on the other two thirds ("tune") and the held-out third is reported next to it.
@@ -48,13 +49,15 @@ sys.path.insert(0, str(ROOT / "src"))
 from askoleus.config import Settings  # noqa: E402
 from askoleus.embed import load_embedder  # noqa: E402
 from askoleus.index import build_index, load_current  # noqa: E402
-from askoleus.retrieve import HEADING_WEIGHT, QueryEncoder, Retriever  # noqa: E402
+import askoleus.retrieve as retrieve_module  # noqa: E402
+from askoleus.retrieve import HEADING_WEIGHT, OWN_HEADING_SHARE, QueryEncoder, Retriever  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 PYDOCS = DATA / "pydocs"
 EVAL = ROOT / "eval"
 SITE = "https://docs.python.org/3.11"
-HEADING_WEIGHTS = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
+HEADING_WEIGHTS = [0.1, 0.2, 0.3, 0.5]
+OWN_SHARES = [0.0, 0.25, 0.5, 1.0]
 K = 10
 HELD_OUT_EVERY = 3  # item i is held out when i % 3 == 2
 
@@ -112,17 +115,17 @@ def ensure_index(  # type: ignore[no-untyped-def]
 Matcher = Callable[[dict, object], bool]
 
 
-Config = tuple[str, str, float, float]  # label, mode, dense weight, heading weight
+Config = tuple[str, str, float, float, float]  # label, mode, dense weight, heading weight, own-heading share
 
 
-def configs(heading_weights: list[float]) -> list[Config]:
+def configs(heading_weights: list[float], own_shares: list[float]) -> list[Config]:
     w = Settings().dense_weight
     return [
-        ("dense", "dense", w, 0.0),
-        ("lexical", "lexical", w, 0.0),
-        ("rrf", "rrf", w, 0.0),
-        ("hybrid chunks", "hybrid", w, 0.0),
-    ] + [(f"hybrid sections {h:.2f}", "hybrid", w, h) for h in heading_weights]
+        ("dense", "dense", w, 0.0, 0.0),
+        ("lexical", "lexical", w, 0.0, 0.0),
+        ("rrf", "rrf", w, 0.0, 0.0),
+        ("hybrid chunks", "hybrid", w, 0.0, 0.0),
+    ] + [(f"hybrid sections {h:.2f} own {b:.2f}", "hybrid", w, h, b) for h in heading_weights for b in own_shares]
 
 
 def held_out(i: int) -> bool:
@@ -146,21 +149,25 @@ def evaluate(
     items: list[dict],
     match: Matcher,  # type: ignore[no-untyped-def]
     heading_weights: list[float],
+    own_shares: list[float],
     kinds: tuple[str, ...] | None,
 ) -> list[dict]:
     """One row per configuration: hit@1, hit@3, hit@10, MRR@10 on all items, the tune and the held-out part."""
     vectors = [encoder(it["question"]) for it in items]
     rows = []
-    for label, mode, w, h in configs(heading_weights):
+    for label, mode, w, h, b in configs(heading_weights, own_shares):
+        retrieve_module.OWN_HEADING_SHARE = b
         retriever = Retriever(index, encoder, candidates=Settings().candidates, dense_weight=w, heading_weight=h)
         ranks: list[int | None] = []
         for it, qv in zip(items, vectors, strict=True):
             hits = retriever.search(it["question"], K, kinds=kinds, mode=mode, query_vector=qv)  # type: ignore[arg-type]
             ranks.append(next((i for i, hit in enumerate(hits, 1) if match(it, hit.chunk)), None))
+        retrieve_module.OWN_HEADING_SHARE = OWN_HEADING_SHARE
         rows.append(
             {
                 "config": label,
                 "heading_weight": h,
+                "own_share": b,
                 **metrics(ranks),
                 "tune": metrics([r for i, r in enumerate(ranks) if not held_out(i)]),
                 "held_out": metrics([r for i, r in enumerate(ranks) if held_out(i)]),
@@ -178,7 +185,8 @@ def table(title: str, rows: list[dict]) -> str:
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        label = r["config"] + (" (default)" if r["heading_weight"] == HEADING_WEIGHT else "")
+        default = r["heading_weight"] == HEADING_WEIGHT and r["own_share"] == OWN_HEADING_SHARE
+        label = r["config"] + (" (default)" if default else "")
         t, ho = r["tune"], r["held_out"]
         out.append(
             f"| {label} | {r['hit@1']:.3f} | {r['hit@3']:.3f} | {r['hit@10']:.3f} | {r['mrr']:.3f} | "
@@ -218,6 +226,7 @@ def main() -> None:
         "--corpora", nargs="+", default=["faq", "subset", "full", "golden"], choices=["faq", "subset", "full", "golden"]
     )
     ap.add_argument("--heading-weights", nargs="+", type=float, default=HEADING_WEIGHTS)
+    ap.add_argument("--own-shares", nargs="+", type=float, default=OWN_SHARES)
     ap.add_argument("--json", type=Path, help="also write all rows (with per-item ranks) here")
     args = ap.parse_args()
 
@@ -247,7 +256,7 @@ def main() -> None:
             match = lambda it, c: c.source == it["source"] and c.anchor == it["anchor"]  # noqa: E731
             kinds = ("body",)
         index = load_current(settings.index_dir, embedder.name, embedder.dim)
-        rows = evaluate(index, encoder, items, match, args.heading_weights, kinds)
+        rows = evaluate(index, encoder, items, match, args.heading_weights, args.own_shares, kinds)
         results[name] = {"index": info, "rows": rows}
         title = f"{name}: {len(items)} questions, {info['articles']} articles, {info['chunks']} chunks"
         print(f"\n[{name}] index: {json.dumps(info)}", flush=True)

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     candidates: int = Field(50, ge=5, le=1000)
     dense_weight: float = Field(0.94, ge=0.0, le=1.0, description="cosine share of the hybrid score")
     heading_weight: float = Field(
-        0.5, ge=0.0, le=1.0, description="heading-cosine share of a section's score; 0 ranks loose chunks"
+        0.2, ge=0.0, le=1.0, description="heading-cosine share of a section's score; 0 ranks loose chunks"
     )
     not_covered_threshold: float = Field(0.35, ge=0.0, le=1.0)
     max_answer_sentences: int = Field(4, ge=1, le=8)

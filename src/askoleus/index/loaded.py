@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,11 @@ class LoadedIndex:
     def cache(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Embedding cache: embed-text hash → (passage vector, sentence vectors)."""
         return {h: (self.vectors[i], self.sentence_vectors(i)) for i, h in enumerate(self.hashes)}
+
+    @cached_property
+    def kinds(self) -> np.ndarray:
+        """Every chunk's kind, for filtering candidates without a Python loop."""
+        return np.array([c.kind for c in self.chunks], dtype=object)
 
     def heading_cache(self) -> dict[str, np.ndarray]:
         """Heading cache: heading text hash → heading vector."""

@@ -34,6 +34,8 @@ class SectionMap:
     members: np.ndarray  # int64 chunk positions grouped by section
     offsets: np.ndarray  # int64, sections + 1
     headings: list[str]  # heading text per section
+    article: np.ndarray  # int64 article number per section (articles in order of first appearance)
+    article_starts: np.ndarray  # int64 first section of each article (sections of an article are contiguous)
 
     @property
     def size(self) -> int:
@@ -44,18 +46,25 @@ class SectionMap:
 def section_map(chunks: Sequence[Chunk]) -> SectionMap:
     """Number sections by (article, anchor) in order of first appearance."""
     numbers: dict[tuple[str, str], int] = {}
+    articles: dict[str, int] = {}
     headings: list[str] = []
+    article: list[int] = []
     of_chunk = np.empty(len(chunks), dtype=np.int64)
     for i, c in enumerate(chunks):
         key = (c.article_id, c.anchor)
         if key not in numbers:
             numbers[key] = len(headings)
             headings.append(heading_text(c))
+            article.append(articles.setdefault(c.article_id, len(articles)))
         of_chunk[i] = numbers[key]
     members = np.argsort(of_chunk, kind="stable")
     offsets = np.zeros(len(headings) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum(np.bincount(of_chunk, minlength=len(headings)))
-    return SectionMap(of_chunk, members, offsets, headings)
+    art = np.asarray(article, dtype=np.int64)
+    if np.any(np.diff(art) < 0):  # chunks come article by article; anything else is a corrupt chunk list
+        raise ValueError("the chunks of an article are not contiguous")
+    starts = np.flatnonzero(np.concatenate([[True], art[1:] != art[:-1]])) if art.size else art
+    return SectionMap(of_chunk, members, offsets, headings, art, starts)
 
 
 def heading_vectors(
