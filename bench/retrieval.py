@@ -46,10 +46,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+import askoleus.retrieve as retrieve_module  # noqa: E402
 from askoleus.config import Settings  # noqa: E402
 from askoleus.embed import load_embedder  # noqa: E402
 from askoleus.index import build_index, load_current  # noqa: E402
-import askoleus.retrieve as retrieve_module  # noqa: E402
 from askoleus.retrieve import HEADING_WEIGHT, OWN_HEADING_SHARE, QueryEncoder, Retriever  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
