@@ -32,21 +32,17 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from common import PYDOCS, loadavg  # first: offline model, this checkout's src/ on sys.path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+# isort: split
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+from askoleus.config import Settings
+from askoleus.embed import load_embedder, text_hash
+from askoleus.index import load_current
+from askoleus.pipeline import build_index
 
-from askoleus.config import Settings  # noqa: E402
-from askoleus.embed import load_embedder, text_hash  # noqa: E402
-from askoleus.index import build_index, load_current  # noqa: E402
-
-PYDOCS = ROOT / "bench" / "data" / "pydocs"
 SKIP_DIRS = {"whatsnew", "includes"}
 
 
@@ -102,10 +98,6 @@ def edit_one(corpus: Path, rel: Path) -> None:
     if not n:
         raise SystemExit(f"no <p> in {rel}")
     path.write_text(new, encoding="utf-8")
-
-
-def loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def main() -> None:

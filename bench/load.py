@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import ipaddress
 import json
-import os
 import random
 import secrets
 import shutil
@@ -36,12 +35,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from common import OFFLINE_ENV, ROOT, percentile  # first: offline model, src/ and tests/ on sys.path
+
+# isort: split
 import httpx
 
 import localserver
 from localserver import stop_server
 
-ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = [
     "why is iron important for runners?",
     "Why do my legs feel heavy when I run?",
@@ -99,12 +100,10 @@ class Prepared:
 
 def prepare_index(work: Path, corpus: Path, index_src: Path | None) -> Prepared:
     """Generation A (copied or built) and generation B (one paragraph changed); A is current."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from askoleus.config import Settings
     from askoleus.embed import load_embedder
-    from askoleus.index import IndexStore, build_index
+    from askoleus.index import IndexStore
+    from askoleus.pipeline import build_index
 
     index_dir = work / "index"
     started = time.perf_counter()
@@ -134,9 +133,7 @@ def start_server(
 ) -> tuple[str, subprocess.Popen[bytes]]:
     """Our own uvicorn over the prepared index, with limits that let the load through."""
     env = {
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
+        **OFFLINE_ENV,
         "ASKOLEUS_INDEX_DIR": str(prep.index_dir),
         "ASKOLEUS_CORPUS_DIR": str(prep.corpus_dir),
         "ASKOLEUS_DB_PATH": str(work / "questions.sqlite3"),
@@ -310,11 +307,6 @@ async def run_load(
 
 
 # -- report ------------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(round(p / 100 * len(ordered) + 0.5)) - 1))]
 
 
 def report(stats: Stats, seconds: float, prep: Prepared | None) -> dict[str, Any]:

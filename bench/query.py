@@ -35,25 +35,21 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from common import DATA, ROOT, loadavg, percentile  # first: offline model, src/ and tests/ on sys.path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+# isort: split
+import httpx
+import torch
 
-import httpx  # noqa: E402
-import torch  # noqa: E402
+import localserver
+from askoleus.answer import Answerer
+from askoleus.answer.routing import route
+from askoleus.config import Settings
+from askoleus.embed import load_embedder
+from askoleus.index import load_current
+from askoleus.pipeline import build_index
+from askoleus.retrieve import QueryEncoder
 
-import localserver  # noqa: E402
-from askoleus.answer import Answerer  # noqa: E402
-from askoleus.answer.routing import route  # noqa: E402
-from askoleus.config import Settings  # noqa: E402
-from askoleus.embed import load_embedder  # noqa: E402
-from askoleus.index import build_index, load_current  # noqa: E402
-from askoleus.retrieve import QueryEncoder  # noqa: E402
-
-DATA = ROOT / "bench" / "data"
 LEAD_INS = [
     "",
     "Quick question: ",
@@ -66,12 +62,6 @@ LEAD_INS = [
     "Help me understand: ",
     "Tell me: ",
 ]
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    xs = sorted(values)
-    return xs[min(len(xs) - 1, max(0, int(round(p / 100 * len(xs) + 0.5)) - 1))]
 
 
 def questions() -> list[str]:
@@ -89,13 +79,9 @@ def questions() -> list[str]:
 
 def summary(lat_ms: list[float]) -> str:
     return (
-        f"p50 {pct(lat_ms, 50):6.2f} ms  p90 {pct(lat_ms, 90):6.2f}  p99 {pct(lat_ms, 99):6.2f}  "
+        f"p50 {percentile(lat_ms, 50):6.2f} ms  p90 {percentile(lat_ms, 90):6.2f}  p99 {percentile(lat_ms, 99):6.2f}  "
         f"mean {statistics.fmean(lat_ms):6.2f}  (n={len(lat_ms)})"
     )
-
-
-def loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def start_server(settings: Settings, db: Path, log: Path, env_extra: dict[str, str]) -> tuple[str, subprocess.Popen]:
@@ -258,7 +244,7 @@ def main() -> None:
             else:
                 lat, took, errors, wall = asyncio.run(_http_concurrent(url, batch, c))
             after = [raw_encode(q) for q in bracket[100:]] if c == 1 else []
-            took_p50 = f"{pct(took, 50):.2f}" if took else "n/a"
+            took_p50 = f"{percentile(took, 50):.2f}" if took else "n/a"
             print(
                 f"HTTP c={c}: {summary(lat)}  {len(batch) / wall:6.1f} req/s  errors {errors}  "
                 f"server took_ms p50 {took_p50}; server RSS now {rss(proc.pid)['VmRSS']} MB"
@@ -266,9 +252,9 @@ def main() -> None:
             if before:
                 both = before + after
                 print(
-                    f"  raw model.encode([q]) right before / after: p50 {pct(before, 50):.2f} / "
-                    f"{pct(after, 50):.2f} ms"
-                    f" -> HTTP p50 / raw p50 = {pct(lat, 50) / pct(both, 50):.2f}"
+                    f"  raw model.encode([q]) right before / after: p50 {percentile(before, 50):.2f} / "
+                    f"{percentile(after, 50):.2f} ms"
+                    f" -> HTTP p50 / raw p50 = {percentile(lat, 50) / percentile(both, 50):.2f}"
                 )
         print(f"server RSS: {rss(proc.pid)} MB; loadavg {loadavg()}")
     finally:

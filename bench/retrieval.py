@@ -32,28 +32,22 @@ from __future__ import annotations
 import argparse
 import filecmp
 import json
-import os
 import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from common import DATA, PYDOCS, ROOT  # first: offline model, this checkout's src/ on sys.path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+# isort: split
+import askoleus.retrieve as retrieve_module
+from askoleus.config import Settings
+from askoleus.embed import load_embedder
+from askoleus.index import load_current
+from askoleus.pipeline import build_index
+from askoleus.retrieve import HEADING_WEIGHT, OWN_HEADING_SHARE, QueryEncoder, Retriever
 
-import askoleus.retrieve as retrieve_module  # noqa: E402
-from askoleus.config import Settings  # noqa: E402
-from askoleus.embed import load_embedder  # noqa: E402
-from askoleus.index import build_index, load_current  # noqa: E402
-from askoleus.retrieve import HEADING_WEIGHT, OWN_HEADING_SHARE, QueryEncoder, Retriever  # noqa: E402
-
-DATA = ROOT / "bench" / "data"
-PYDOCS = DATA / "pydocs"
 EVAL = ROOT / "eval"
 SITE = "https://docs.python.org/3.11"
 HEADING_WEIGHTS = [0.1, 0.2, 0.3, 0.5]

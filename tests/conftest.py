@@ -6,7 +6,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,10 +18,8 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 import numpy as np
 import pytest
 
-from askoleus.config import Settings
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import localserver
+from askoleus.config import Settings
 from localserver import free_port, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +86,7 @@ def corpus_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory, embedder) -> Settings:  # type: ignore[no-untyped-def]
     """Settings of a session-wide index built from the project's corpus with the real model."""
-    from askoleus.index import build_index
+    from askoleus.pipeline import build_index
 
     base = tmp_path_factory.mktemp("built")
     corpus = base / "corpus"

@@ -124,3 +124,39 @@ def test_injected_instructions_are_inert(answerer, loaded) -> None:  # type: ign
     for sentence in _sentences(a.answer):
         assert sentence in corpus_text or sentence.startswith(NOT_COVERED_TEXT[:20])
     assert "system prompt" not in a.answer.lower()
+
+
+def test_the_answering_sentence_comes_first_and_few_follow(answerer, loaded) -> None:  # type: ignore[no-untyped-def]
+    """A precise question opens with the sentence holding the fact, in at most three sentences."""
+    a = answerer.ask(loaded, "Which journal published the review on iron for athletes?")
+    assert a.status == "answered"
+    sentences = _sentences(a.answer)
+    assert "British Journal of Sports Medicine" in sentences[0]
+    assert len(sentences) <= 3
+
+
+def test_near_domain_questions_are_not_covered(answerer, loaded) -> None:  # type: ignore[no-untyped-def]
+    """One matching word ("Daily Shot") does not make a question about something never mentioned covered."""
+    assert answerer.ask(loaded, "Is the Daily Shot vegan?").status == "not_covered"
+    assert answerer.ask(loaded, "Which nutrient moves O2 around so my cells can make fuel?").status == "answered"
+
+
+def test_promo_blocks_answer_offer_questions_only(answerer, loaded) -> None:  # type: ignore[no-untyped-def]
+    """A discount question may quote the newsletter box; a content question never quotes promo text."""
+    offer = answerer.ask(loaded, "Do newsletter subscribers get a discount?")
+    assert offer.status == "answered"
+    assert "BLOGLOVERS" in offer.answer
+    assert citations_valid(offer)
+    content = answerer.ask(loaded, "What does the Daily Shot support?")
+    assert all(c.chunk_id and "BLOGLOVERS" not in c.snippet and "Shop the" not in c.snippet for c in content.citations)
+
+
+def test_suggestions_are_question_headings_not_shown_yet(answerer, loaded) -> None:  # type: ignore[no-untyped-def]
+    """Each answered reply suggests up to 3 question headings; a conversation is not offered one twice."""
+    first = answerer.ask(loaded, "Why is iron important for runners?")
+    assert 1 <= len(first.suggestions) <= 3
+    assert all(s.endswith("?") for s in first.suggestions)
+    assert all(s not in {c.section for c in first.citations} for s in first.suggestions)
+    second = answerer.ask(loaded, "Should I just push through heavy legs?", conversation_id=first.conversation_id)
+    assert not set(second.suggestions) & set(first.suggestions)
+    assert answerer.ask(loaded, "Is the Daily Shot vegan?").suggestions == []

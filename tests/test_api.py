@@ -9,6 +9,7 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from askoleus.answer.routing import EMERGENCY_TEXT, MEDICAL_TEXT, NOT_COVERED_TE
 from askoleus.api.app import create_app
 from askoleus.config import Settings
 from askoleus.qlog import CSV_FIELDS
+from askoleus.retrieve import Retriever
 from conftest import ADMIN_KEY, STAFF_KEY
 
 IRON = "why is iron important for runners?"
@@ -387,6 +389,27 @@ def test_debug_needs_the_staff_key(client: TestClient) -> None:
     assert ask(client, IRON)["debug"] is None
 
 
+def test_debug_shows_the_passages_the_answer_used_without_searching_again(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    searches = []
+    search = Retriever.search
+
+    def counted(self: Retriever, *args: Any, **kwargs: Any) -> Any:
+        searches.append(args[0])
+        return search(self, *args, **kwargs)
+
+    monkeypatch.setattr(Retriever, "search", counted)
+    ask(client, IRON)
+    plain = len(searches)
+    searches.clear()
+    r = client.post("/v1/ask", json={"question": IRON, "debug": True}, headers=STAFF)
+    assert r.status_code == 200
+    assert len(searches) == plain
+    hit_ids = [h["id"] for h in r.json()["debug"]["hits"]]
+    assert {c["chunk_id"] for c in r.json()["citations"]} <= set(hit_ids)
+
+
 def test_openapi_documents_ask_response(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     schemas = spec["components"]["schemas"]
@@ -415,9 +438,27 @@ def test_openapi_documents_ask_response(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
 
 
+def test_docs_are_served_from_the_package_not_a_cdn(client: TestClient) -> None:
+    """/docs works offline: every script and style it loads comes from this server, none inline."""
+    r = client.get("/docs")
+    assert r.status_code == 200
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert "http" not in r.text.lower()
+    assert re.findall(r"<script>", r.text) == []
+    assets = re.findall(r'(?:src|href)="([^"]+)"', r.text)
+    assert {"docs/swagger-ui-bundle.js", "docs/swagger-ui.css", "docs/init.js"} <= set(assets)
+    for asset in assets:
+        a = client.get(f"/{asset}")
+        assert a.status_code == 200, asset
+        assert a.content, asset
+    assert "SwaggerUIBundle" in client.get("/docs/swagger-ui-bundle.js").text
+    assert client.get("/docs/swagger-ui.css").headers["content-type"].startswith("text/css")
+    assert '"openapi.json"' in client.get("/docs/init.js").text
+
+
 def test_docs_can_be_disabled(built: Settings, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     with TestClient(create_app(api_settings(built, tmp_path, docs_enabled=False), embedder=embedder)) as c:
-        for path in ("/docs", "/openapi.json", "/redoc"):
+        for path in ("/docs", "/openapi.json", "/redoc", "/docs/swagger-ui-bundle.js"):
             assert_error_shape(c.get(path), 404, "not_found")
         assert c.post("/v1/ask", json={"question": IRON}).status_code == 200
 

@@ -537,7 +537,7 @@ def test_errors_keep_the_question_and_retry(new_page: Callable[..., Any], host: 
     )
     box.press("Enter")
     expect(alert).to_have_count(1)
-    expect(alert).to_contain_text("Something went wrong on our side")
+    expect(alert).to_contain_text("We're busy right now")
     expect(box).to_have_value("how should I recover?")
 
     fake_api(
@@ -608,3 +608,258 @@ def test_slow_answer_times_out_with_a_friendly_message(new_page: Callable[..., A
     expect(page.locator(".error")).to_contain_text("That took too long")
     expect(box).to_have_value("why do my legs feel heavy?")
     expect(page.get_by_role("button", name="Send")).to_be_enabled()
+
+
+# ------------------------------------------------------------------ shared helpers, follow-ups, language, errors
+
+STATIC = Path(__file__).parents[1] / "src" / "askoleus" / "static"
+SHARED = re.compile(r"// ---- shared:begin.*?// ---- shared:end", re.S)
+
+
+def shared_block(name: str) -> str:
+    found = SHARED.findall((STATIC / name).read_text(encoding="utf-8"))
+    assert len(found) == 1, f"{name} must carry exactly one shared-helpers block"
+    return str(found[0])
+
+
+def test_widget_and_console_carry_the_same_helpers(new_page: Callable[..., Any]) -> None:
+    """el, str, safeUrl, apiError and the storage helpers are one block, byte for byte, in both files."""
+    assert shared_block("widget.js") == shared_block("console.js")
+    page = new_page()
+    page.goto("about:blank")
+    results = page.evaluate(
+        """(block) => {
+          const h = new Function(block + "\\nreturn {el, str, safeUrl, apiError};")();
+          const url = (u, o) => h.safeUrl(u, o);
+          const node = h.el("p", {class: "c", text: 5, title: "<b>", hidden: true, skip: null, no: false},
+                            ["a", 1, null, false, h.el("i")]);
+          let inline = "";
+          try { h.el("a", {onclick: "x()"}); } catch (e) { inline = e.message; }
+          return {
+            js: url("javascript:alert(1)"), jsUpper: url(" JaVaScRiPt:alert(1)"), jsTab: url("java\\tscript:alert(1)"),
+            data: url("data:text/html,<b>x</b>"), vb: url("vbscript:x"), blank: url("  "), number: url(5),
+            https: url("https://example.org/a#s"), relative: url("/x"),
+            otherOrigin: url("https://evil.example/", ["https://example.org"]),
+            sameOrigin: url("https://example.org/p", ["https://example.org"]),
+            html: node.outerHTML, inline: inline, strs: [h.str(null), h.str(undefined), h.str(0), h.str("x")],
+            error: h.apiError({error: {code: "rate_limited", message: "slow", request_id: "r1"}}),
+            noError: h.apiError("<html>"),
+          };
+        }""",
+        shared_block("widget.js"),
+    )
+    for refused in ("js", "jsUpper", "jsTab", "data", "vb", "blank", "number"):
+        assert results[refused] is None, refused
+    assert results["https"] == "https://example.org/a#s"
+    assert results["relative"] is None  # about:blank is no base for a link
+    assert results["otherOrigin"] is None
+    assert results["sameOrigin"] == "https://example.org/p"
+    assert results["html"] == '<p class="c" title="&lt;b&gt;" hidden="">5a1<i></i></p>'
+    assert "no inline event handlers" in results["inline"]
+    assert results["strs"] == ["", "", "0", "x"]
+    assert results["error"] == {"code": "rate_limited", "message": "slow", "requestId": "r1"}
+    assert results["noError"] == {"code": "", "message": "", "requestId": ""}
+
+
+FOLLOW_UPS = {
+    "why is iron important?": ["What is ferritin?", "How much iron do runners need?"],
+    "What is ferritin?": ["Why do my legs feel heavy?"],
+}
+
+
+def follow_up_api(page: Any, seen: list[dict[str, Any]]) -> None:
+    """A stub API whose answers offer the follow-up questions in FOLLOW_UPS."""
+
+    def respond(request: Any) -> dict[str, Any]:
+        body = json.loads(request.post_data)
+        seen.append(body)
+        q = body["question"]
+        return fake_answer(f"Answer to: {q}", suggestions=FOLLOW_UPS.get(q, []), language="en")
+
+    fake_api(page, respond)
+
+
+def test_follow_up_chips_ask_their_question(new_page: Callable[..., Any], host: Host) -> None:
+    page = new_page()
+    host.open(page)
+    seen: list[dict[str, Any]] = []
+    follow_up_api(page, seen)
+    open_widget(page)
+    first = ask(page, "why is iron important?")
+
+    chips = first.get_by_role("group", name="You could also ask")
+    expect(chips.get_by_role("button")).to_have_text(["What is ferritin?", "How much iron do runners need?"])
+    ferritin = chips.get_by_role("button", name="What is ferritin?", exact=True)
+    ferritin.click()
+
+    second = page.locator(".msg.bot:not(.greeting)").nth(1)
+    expect(second).to_have_attribute("aria-busy", "false")
+    expect(second.locator(".text")).to_have_text("Answer to: What is ferritin?")
+    assert seen[-1] == {"question": "What is ferritin?", "conversation_id": "conv-fake-123"}
+    expect(page.locator(".msg.user").nth(1)).to_contain_text("What is ferritin?")
+    expect(first.locator(".suggest")).to_have_count(0)  # only the newest answer offers follow-ups
+    expect(second.get_by_role("button", name="Why do my legs feel heavy?", exact=True)).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "widget-follow-ups.png"))
+
+
+def test_follow_up_chips_work_from_the_keyboard(new_page: Callable[..., Any], host: Host) -> None:
+    page = new_page()
+    host.open(page)
+    seen: list[dict[str, Any]] = []
+    follow_up_api(page, seen)
+    open_widget(page)
+    ask(page, "why is iron important?")  # typed and sent with Enter: focus is in the input
+
+    focused = """
+        const a = root.activeElement, s = getComputedStyle(a);
+        return {text: a.textContent, tag: a.tagName, outline: s.outlineStyle, width: s.outlineWidth};
+    """
+    page.keyboard.press("Shift+Tab")  # the composer's previous stop is the last chip of the newest answer
+    assert shadow_eval(page, focused) == {
+        "text": "How much iron do runners need?",
+        "tag": "BUTTON",
+        "outline": "solid",
+        "width": "3px",
+    }
+    page.keyboard.press("Shift+Tab")
+    assert shadow_eval(page, focused)["text"] == "What is ferritin?"
+    page.keyboard.press("Enter")
+    expect(page.locator(".msg.bot:not(.greeting)").nth(1)).to_have_attribute("aria-busy", "false")
+    assert seen[-1]["question"] == "What is ferritin?"
+    assert shadow_eval(page, "return root.activeElement?.tagName;") == "TEXTAREA"  # the chip went away, focus did not
+
+
+def test_no_follow_ups_when_not_answered(new_page: Callable[..., Any], host: Host) -> None:
+    page = new_page()
+    host.open(page)
+    fake_api(
+        page,
+        lambda request: fake_answer("We don't cover that.", status="not_covered", suggestions=["What is ferritin?"]),
+    )
+    open_widget(page)
+    bubble = ask(page, "what's the capital of France?")
+    expect(bubble).to_have_class(re.compile(r"\bnot_covered\b"))
+    expect(bubble.locator(".suggest")).to_have_count(0)
+
+
+def test_reply_carries_its_language(new_page: Callable[..., Any], host: Host) -> None:
+    page = new_page()
+    host.open(page)
+    german = "Antworten gibt es nur auf Englisch. Diese Artikel könnten helfen:"
+    fake_api(page, lambda request: fake_answer(german, status="not_covered", language="de"))
+    open_widget(page)
+    bubble = ask(page, "Warum sind meine Beine schwer?")
+    expect(bubble).to_have_attribute("lang", "de")
+    expect(bubble.locator(".text")).to_have_text(german)  # as the server sent it
+    expect(page.locator(".msg.user").last).to_have_attribute("lang", "de")  # the question's language too
+    expect(bubble.locator(".disclaimer")).to_contain_text(DISCLAIMER)
+    # the widget's own labels inside the bubble stay English
+    assert (
+        shadow_eval(page, "return root.querySelector('.msg.bot:not(.greeting) .feedback').closest('[lang]').lang;")
+        == "en"
+    )
+    assert shadow_eval(page, "return root.querySelector('.root').lang;") == "en"
+
+    fake_api(page, lambda request: fake_answer("Iron carries oxygen.", language='en" onload="x'))
+    bubble = ask(page, "and iron?")
+    expect(bubble.locator(".text")).to_have_text("Iron carries oxygen.")
+    assert bubble.get_attribute("lang") is None  # not a language tag: not used
+
+
+def test_api_errors_read_as_plain_words(new_page: Callable[..., Any], host: Host) -> None:
+    page = new_page()
+    host.open(page)
+    open_widget(page)
+    box = page.get_by_label("Your question")
+    alert = page.locator(".error")
+
+    def error(status: int, code: str, message: str, **headers: str) -> None:
+        body = json.dumps({"error": {"code": code, "message": message, "request_id": f"req-{status}"}})
+        fake_api(
+            page,
+            lambda request: {
+                "status": status,
+                "headers": {"Content-Type": "application/json", **headers},
+                "body": body,
+            },
+        )
+        box.fill("how should I recover?")
+        box.press("Enter")
+        expect(page.get_by_role("button", name="Send")).to_be_enabled()
+
+    error(413, "payload_too_large", "request body is too large")
+    expect(alert).to_contain_text("That question is too long")
+    error(422, "invalid_request", "question is longer than 1000 characters")
+    expect(alert).to_contain_text("That question is too long")
+    error(422, "invalid_request", "question: must not be empty")
+    expect(alert).to_contain_text("We couldn't accept that question: question: must not be empty")
+    error(429, "rate_limited", "slow down", **{"Retry-After": "1"})
+    expect(alert).to_contain_text("Too many questions — please wait 1 second, then try again.")
+    expect(alert).to_contain_text("you can ask again now")  # after the countdown
+    expect(alert.get_by_role("button", name="Retry")).to_be_enabled()
+    error(503, "overloaded", "the server is busy; try again shortly", **{"Retry-After": "1"})
+    expect(alert).to_contain_text("We're busy right now")
+    expect(alert).to_contain_text("Reference: req-503")
+    error(504, "timeout", "the answer took too long; please try again")
+    expect(alert).to_contain_text("That took too long")
+    expect(alert).to_have_count(1)
+    expect(box).to_have_value("how should I recover?")
+
+
+def test_console_debug_shows_suggestions_and_language(new_page: Callable[..., Any], live_server: Any) -> None:
+    page = new_page()
+
+    def with_follow_ups(route: Any) -> None:  # the real answer, plus the fields the server is gaining
+        answer = route.fetch().json()
+        answer.setdefault("suggestions", ["What is ferritin?", "How much iron do runners need?"])
+        answer.setdefault("language", "en")
+        route.fulfill(json=answer)
+
+    page.route("**/v1/ask", with_follow_ups)
+    login_console(page, live_server)
+    page.get_by_label("Question", exact=True).fill(IRON_Q)
+    page.get_by_role("button", name="Ask", exact=True).click()
+    result = page.locator("#ask-result")
+    expect(result.get_by_role("heading", name=re.compile(r"Suggested next questions \(\d\)"))).to_be_visible()
+    expect(result.locator(".suggestions li").first).to_be_visible()
+    expect(result.locator(".answer-meta")).to_contain_text("language en")
+
+
+def test_widget_with_follow_ups_passes_axe(new_page: Callable[..., Any], host: Host) -> None:
+    """axe-core (from the axe-playwright-python wheel) finds no WCAG A/AA problem and no label-content mismatch."""
+    axe = pytest.importorskip("axe_playwright_python", reason="the axe check needs axe-playwright-python")
+    page = new_page()
+    host.open(page)
+    follow_up_api(page, [])
+    open_widget(page)
+    ask(page, "why is iron important?")
+    page.add_script_tag(content=(Path(axe.__file__).parent / "axe.min.js").read_text(encoding="utf-8"))
+    violations = page.evaluate(
+        """async () => {
+          const r = await axe.run({include: [["askoleus-widget"]]}, {
+            runOnly: {type: "tag",
+                      values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice", "experimental"]},
+          });
+          return r.violations.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target.join(" ")), help: v.help}));
+        }"""
+    )
+    rules = page.evaluate("() => axe.getRules(['experimental']).map(r => r.ruleId)")
+    assert "label-content-name-mismatch" in rules
+    assert violations == []
+
+
+def test_widget_works_under_a_strict_csp(new_page: Callable[..., Any], host: Host) -> None:
+    """No eval, inline handlers or style attributes: a page allowing only the widget's script and API works."""
+    page = new_page()
+    page.add_init_script(
+        "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+        " (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI), true);"
+    )
+    host.open(page, "csp.html")
+    follow_up_api(page, [])
+    open_widget(page)
+    expect(page.locator(".launcher")).to_have_css("display", "flex")  # the shadow root's styles apply
+    bubble = ask(page, "why is iron important?")
+    bubble.get_by_role("button", name="What is ferritin?", exact=True).click()
+    expect(page.locator(".msg.bot:not(.greeting)").nth(1)).to_have_attribute("aria-busy", "false")
+    assert page.evaluate("() => window.__csp") == []

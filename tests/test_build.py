@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import askoleus.index.build as build_module
+import askoleus.index.writer as writer_module
 from askoleus.config import Settings
 from askoleus.errors import BuildError, IngestError
-from askoleus.index import BuildReport, IndexStore, LoadedIndex, build_index, load_current
+from askoleus.index import IndexStore, LoadedIndex, load_current
+from askoleus.pipeline import BuildReport, build_index
 from conftest import CORPUS, FIXTURES, SEED, FakeEmbedder
 
 MAGNESIUM = "magnesium-and-cramps.md"
@@ -261,9 +262,9 @@ def test_disk_full_is_a_build_error_that_changes_nothing(
     first, _ = build(settings)
     add_sentence(settings)
     if target == "np.save":
-        monkeypatch.setattr(build_module.np, "save", no_space)
+        monkeypatch.setattr(writer_module.np, "save", no_space)
     else:
-        monkeypatch.setattr(build_module, "save_dense", no_space)
+        monkeypatch.setattr(writer_module, "save_dense", no_space)
 
     with pytest.raises(BuildError, match="could not write the new index generation: No space left on device"):
         build(settings)

@@ -11,8 +11,8 @@ from askoleus import DISCLAIMER
 from askoleus.chunk import ChunkerSettings, chunk_article, fit_to_limit
 from askoleus.config import Settings
 from askoleus.documents import Article, Block, Chunk, Section
-from askoleus.index.build import chunker_settings
 from askoleus.ingest import load_corpus, parse_file
+from askoleus.pipeline import chunker_settings
 from askoleus.sentences import split_sentences
 from askoleus.tokenizer import count_tokens
 

@@ -16,11 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import uvicorn
+from click.testing import CliRunner
 
 from askoleus import DISCLAIMER
+from askoleus.cli import main
 from askoleus.config import Settings
-from askoleus.index import IndexStore, build_index
-from conftest import CORPUS, SEED, FakeEmbedder
+from askoleus.index import IndexStore
+from askoleus.pipeline import build_index
+from conftest import CORPUS, FIXTURES, SEED, FakeEmbedder
 
 ASKOLEUS = Path(sys.executable).parent / "askoleus"
 IRON_QUESTION = "why is iron important for runners"
@@ -36,10 +40,11 @@ class Run:
     stderr: str
 
 
-def start(cwd: Path, *args: str) -> subprocess.Popen[str]:
-    """Start `askoleus ARGS` in cwd (so no stray .env applies)."""
+def start(cwd: Path, *args: str, settings: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start `askoleus ARGS` in cwd (so no stray .env applies), with only the given ASKOLEUS_ settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASKOLEUS_")}
     env["HF_HUB_OFFLINE"] = "1"
+    env.update(settings or {})
     return subprocess.Popen(
         [str(ASKOLEUS), *args], cwd=cwd, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -50,8 +55,13 @@ def finish(proc: subprocess.Popen[str]) -> Run:
     return Run(tuple(proc.args[1:]), proc.returncode, out, err)  # type: ignore[index]
 
 
-def run(cwd: Path, *args: str) -> Run:
-    return finish(start(cwd, *args))
+def run(cwd: Path, *args: str, settings: dict[str, str] | None = None) -> Run:
+    return finish(start(cwd, *args, settings=settings))
+
+
+# the two_generations fixture builds with the fake model: status and rollback check generations against
+# the configured model, as the server does
+FAKE_MODEL = {"ASKOLEUS_MODEL": FakeEmbedder.name}
 
 
 def assert_one_line_error(r: Run, code: int = 1) -> str:
@@ -118,6 +128,25 @@ def test_build_json_prints_one_report_object(runs: dict[str, Run]) -> None:
     assert "Traceback" not in r.stderr
 
 
+def test_build_summary_counts_in_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The human summary says "1 article" for one and "2 articles" for two (fake embedder: no model load)."""
+    monkeypatch.setattr("askoleus.embed.load_embedder", lambda settings: FakeEmbedder())
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    shutil.copy(CORPUS / SEED, corpus / SEED)
+    one = CliRunner().invoke(main, ["build", "--corpus", str(corpus), "--index", str(index)])
+    assert one.exit_code == 0, one.output
+    assert one.output.startswith("1 article, ")
+    assert ", 0 drafts; generation " in one.output
+    shutil.copy(FIXTURES / "articles" / "magnesium-and-cramps.md", corpus)
+    two = CliRunner().invoke(main, ["build", "--corpus", str(corpus), "--index", str(index)])
+    assert two.output.startswith("2 articles, ")
+    status = CliRunner().invoke(main, ["index", "status", "--index", str(index)], env=FAKE_MODEL)
+    newest, oldest = status.output.splitlines()
+    assert "  2 articles, " in newest
+    assert "  1 article, " in oldest
+
+
 def test_build_made_its_generation_current(runs: dict[str, Run], work: Path) -> None:
     """The generation the report names is the one CURRENT points at."""
     assert IndexStore(work / "index").current_id() == json.loads(runs["build"].stdout)["generation"]
@@ -171,17 +200,36 @@ def test_an_empty_question_is_refused_before_loading_anything(tmp_path: Path) ->
     assert line == "error: question is empty"
 
 
+def test_an_empty_search_is_refused_before_loading_anything(tmp_path: Path) -> None:
+    line = assert_one_line_error(run(tmp_path, "search", "\t", "--index", str(tmp_path / "index")))
+    assert line == "error: question is empty"
+
+
+def test_serve_prints_the_url_it_listens_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`askoleus serve` says where to point a browser before uvicorn takes over the terminal."""
+    for name in ("HOST", "PORT", "WORKERS"):  # serve exports these for uvicorn's workers: restored after
+        monkeypatch.setenv(f"ASKOLEUS_{name}", "")
+        monkeypatch.delenv(f"ASKOLEUS_{name}")
+    ran: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.update(kw))
+    result = CliRunner().invoke(main, ["serve", "--host", "127.0.0.1", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:8123" in result.output.splitlines()[0]
+    assert "http://127.0.0.1:8123/docs" in result.output
+    assert (ran["host"], ran["port"]) == ("127.0.0.1", 8123)
+
+
 # --- index status and rollback --------------------------------------------------------------------
 
 
 def test_index_status_lists_generations_newest_first(two_generations: tuple[Path, str, str]) -> None:
     """`askoleus index status` shows every generation and marks the current one."""
     index, first, second = two_generations
-    r = run(index.parent, "index", "status", "--index", str(index), "--json")
+    r = run(index.parent, "index", "status", "--index", str(index), "--json", settings=FAKE_MODEL)
     assert r.returncode == 0, r.stderr
     gens = json.loads(r.stdout)
     assert [(g["id"], g["current"], g["valid"]) for g in gens] == [(second, True, True), (first, False, True)]
-    text = run(index.parent, "index", "status", "--index", str(index))
+    text = run(index.parent, "index", "status", "--index", str(index), settings=FAKE_MODEL)
     assert text.returncode == 0
     assert text.stdout.splitlines()[0].startswith(f"* {second}  ok")
 
@@ -189,12 +237,12 @@ def test_index_status_lists_generations_newest_first(two_generations: tuple[Path
 def test_index_rollback_then_nothing_left_to_roll_back(two_generations: tuple[Path, str, str]) -> None:
     """Rollback switches to the previous generation (exit 0); with nothing older it fails in one line."""
     index, first, _ = two_generations
-    r = run(index.parent, "index", "rollback", "--index", str(index))
+    r = run(index.parent, "index", "rollback", "--index", str(index), settings=FAKE_MODEL)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == f"generation {first} is now current"
     assert IndexStore(index).current_id() == first
 
-    again = run(index.parent, "index", "rollback", "--index", str(index))
+    again = run(index.parent, "index", "rollback", "--index", str(index), settings=FAKE_MODEL)
     assert assert_one_line_error(again) == "error: no valid older generation to roll back to"
     assert IndexStore(index).current_id() == first
 
@@ -203,7 +251,7 @@ def test_index_rollback_while_a_build_runs_exits_3(two_generations: tuple[Path, 
     """Rollback takes the build lock; while a build holds it, the command fails with exit code 3."""
     index, _, second = two_generations
     with IndexStore(index).lock():
-        r = run(index.parent, "index", "rollback", "--index", str(index))
+        r = run(index.parent, "index", "rollback", "--index", str(index), settings=FAKE_MODEL)
     line = assert_one_line_error(r, code=3)
     assert f"another build (pid {os.getpid()}) is running" in line
     assert IndexStore(index).current_id() == second

@@ -20,8 +20,9 @@ import pytest
 
 from askoleus.config import Settings
 from askoleus.errors import BuildLocked
-from askoleus.index import IndexStore, build_index, load_current
+from askoleus.index import IndexStore, load_current
 from askoleus.index.store import MANIFEST
+from askoleus.pipeline import build_index
 from conftest import CORPUS, FIXTURES, SEED, FakeEmbedder
 
 KILLED = -signal.SIGKILL
@@ -37,10 +38,11 @@ CRASHING_BUILD = textwrap.dedent(
 
     import numpy as np
 
-    import askoleus.index.build as build_module
+    import askoleus.pipeline as pipeline_module
     import askoleus.index.store as store_module
     from askoleus.config import Settings
-    from askoleus.index import IndexStore, build_index
+    from askoleus.index import IndexStore
+    from askoleus.pipeline import build_index
 
     corpus, index, point = sys.argv[1], sys.argv[2], sys.argv[3]
 
@@ -87,7 +89,7 @@ CRASHING_BUILD = textwrap.dedent(
 
 
     if point == "write_manifest":  # every artifact is written, the manifest is not
-        build_module.write_manifest = die
+        pipeline_module.write_manifest = die
     elif point == "commit":
         store_module.os.rename = rename
     elif point == "activate":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -12,8 +14,9 @@ import pytest
 
 from askoleus.config import Settings
 from askoleus.errors import BuildLocked, IndexCorrupt, IndexNotFound
-from askoleus.index import IndexStore, build_index, load_current, load_generation
+from askoleus.index import IndexStore, load_current, load_generation
 from askoleus.index.store import MANIFEST, sha256_file, verify_generation, write_manifest
+from askoleus.pipeline import build_index
 from conftest import FakeEmbedder
 
 
@@ -355,3 +358,21 @@ def test_a_generation_copied_elsewhere_still_verifies(built_gen: Path, tmp_path:
     copy = tmp_path / "backup" / built_gen.name
     shutil.copytree(built_gen, copy)
     assert load_generation(copy, "fake-hash", 64).generation == built_gen.name
+
+
+# --- layering ----------------------------------------------------------------------------------------
+
+
+def test_the_index_package_stores_and_loads_without_the_ingest_stack() -> None:
+    """Loading an index (as the server does) imports no parser, tokenizer or build pipeline."""
+    code = (
+        "import sys\n"
+        "import askoleus.index, askoleus.index.store, askoleus.index.loaded, askoleus.index.dense\n"
+        "import askoleus.index.lexical, askoleus.index.writer\n"
+        "heavy = ('lxml', 'yaml', 'markdown_it', 'tiktoken', 'askoleus.ingest', 'askoleus.chunk',\n"
+        "         'askoleus.pipeline')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith(heavy)))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "[]"

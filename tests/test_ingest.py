@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from askoleus import DISCLAIMER
+from askoleus.chunk import chunk_article
 from askoleus.documents import KINDS, Article, Block
 from askoleus.errors import IngestError
 from askoleus.ingest import (
@@ -170,7 +171,8 @@ def test_seed_spans_point_at_the_exact_source_text(seed: Article, seed_raw: str)
 
 def test_seed_body_mentions_resolve_to_the_references_they_cite(seed: Article) -> None:
     def cites(anchor: str) -> tuple[int, ...]:
-        return cited_references(section(seed, anchor).text, seed.references)
+        text = " ".join(b.text for b in section(seed, anchor).blocks)
+        return cited_references(text, seed.references)
 
     assert cites("what-does-heavy-legs-actually-mean") == (1,)
     assert cites("why-would-your-engine-be-underpowered-even-when-you-feel-fine-otherwise") == (2, 3)
@@ -206,6 +208,24 @@ def test_text_disclaimer_inside_a_paragraph_is_split_out_exactly() -> None:
     body, disclaimer = blocks(art)
     assert (body.kind, body.text) == ("body", "Our product supports recovery.")
     assert (disclaimer.kind, raw[disclaimer.start : disclaimer.end]) == ("disclaimer", DISCLAIMER)
+
+
+def test_text_after_the_disclaimer_is_kept_as_article_text() -> None:
+    """An update appended after the disclaimer of an export stays in the article, as body text, with its span."""
+    path = FIXTURES.parent / "exports" / "running-in-the-heat.txt"
+    raw = path.read_text(encoding="utf-8")
+    art = parse_file(path, path.parent, SITE)
+    update = "Update, June: on days above 30 degrees, move the long run to the early morning and carry water"
+    note = "Editor's note: this article was reviewed by our coaching team"
+    assert art.disclaimer == DISCLAIMER
+    assert [raw[b.start : b.end] for b in blocks(art, "disclaimer")] == [DISCLAIMER]
+    assert [r.first_author for r in art.references] == ["Périard"]
+    after = [b for b in blocks(art) if b.text.startswith((update, note))]
+    assert [b.kind for b in after] == ["body", "body"]
+    assert all(norm(raw[b.start : b.end]) == b.text for b in after)
+    indexed = " ".join(c.text for c in chunk_article(art) if c.kind == "body")
+    assert update in indexed
+    assert note in indexed
 
 
 def test_text_sources_without_numbers_are_one_entry_per_line() -> None:

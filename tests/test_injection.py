@@ -28,7 +28,8 @@ from askoleus.answer.routing import (
 )
 from askoleus.api.app import create_app
 from askoleus.config import Settings
-from askoleus.index import LoadedIndex, build_index, load_current
+from askoleus.index import LoadedIndex, load_current
+from askoleus.pipeline import build_index
 from conftest import ADMIN_KEY, CORPUS, FIXTURES, SEED, STAFF_KEY
 
 HOSTILE = FIXTURES / "hostile"

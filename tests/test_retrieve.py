@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from askoleus.config import Settings
-from askoleus.index import LoadedIndex, build_index, load_current
+from askoleus.index import LoadedIndex, load_current
+from askoleus.pipeline import build_index
 from askoleus.retrieve import QueryEncoder, Retriever, fuse
 from conftest import FIXTURES
 

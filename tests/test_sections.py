@@ -11,9 +11,10 @@ import pytest
 
 from askoleus.config import Settings
 from askoleus.errors import IndexCorrupt
-from askoleus.index import IndexStore, build_index, load_current
+from askoleus.index import IndexStore, load_current
 from askoleus.index.sections import HEADINGS
 from askoleus.index.store import MANIFEST, write_manifest
+from askoleus.pipeline import build_index
 from askoleus.retrieve import QueryEncoder, Retriever
 from conftest import FIXTURES, FakeEmbedder
 

@@ -23,7 +23,7 @@ from askoleus.answer import Answerer
 from askoleus.api.app import create_app
 from askoleus.config import Settings
 from askoleus.errors import ConfigError
-from askoleus.logging import JsonFormatter
+from askoleus.logs import JsonFormatter
 from conftest import ADMIN_KEY, STAFF_KEY
 
 IRON = "why is iron important for runners?"
@@ -545,6 +545,18 @@ def test_request_logs_are_json_with_request_ids_and_no_questions_or_keys(make_cl
     text = "\n".join(logs.lines)
     for secret in (MARK, STAFF_KEY, ADMIN_KEY, "testclient"):
         assert secret not in text
+
+
+def test_request_logs_and_metrics_name_the_route_that_served(make_client) -> None:  # type: ignore[no-untyped-def]
+    c = make_client()
+    paths = ["/widget.js", "/console.css", "/docs", "/docs/swagger-ui.css", "/openapi.json", "/no-such-page", "/a/b"]
+    with captured_logs() as logs:
+        for path in paths:
+            c.get(path)
+    records = [json.loads(line) for line in logs.lines]
+    routes = [r["route"] for r in records if r["logger"] == "askoleus.access"]
+    assert routes == [*paths[:5], "/{name}", "unmatched"]
+    assert 'route="/widget.js",status="200"' in c.get("/metrics").text
 
 
 def test_request_logs_carry_the_question_only_when_enabled(make_client) -> None:  # type: ignore[no-untyped-def]

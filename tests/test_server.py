@@ -19,8 +19,9 @@ import pytest
 
 from askoleus import DISCLAIMER
 from askoleus.config import Settings
-from askoleus.index import IndexStore, build_index
+from askoleus.index import IndexStore
 from askoleus.index.store import new_generation_id
+from askoleus.pipeline import build_index
 from conftest import ADMIN_KEY, SEED, STAFF_KEY, start_server, stop_server
 
 IRON = "why is iron important for runners?"
@@ -118,6 +119,7 @@ def test_stream_events_match_the_json_answer(server: Server, question: str) -> N
     data = [d for _, d in events]
     meta, citations, disclaimer, done = data[0], data[1], data[-2], data[-1]
     answer = server.ask(question)
+    assert set(meta) == set(answer) - {"answer"}  # every field but the text, which comes as deltas
     assert meta["status"] == answer["status"] == done["status"]
     assert meta["index_generation"] == answer["index_generation"]
     assert meta["answer_id"]

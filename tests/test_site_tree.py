@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 
 from askoleus.api.app import create_app
 from askoleus.config import Settings
-from askoleus.index import build_index, load_current
+from askoleus.index import load_current
+from askoleus.pipeline import build_index
 from conftest import FIXTURES, FakeEmbedder
 
 SITE_IDS = ["a-post", "distutils/extending", "faq/extending", "other"]

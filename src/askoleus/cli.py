@@ -7,12 +7,16 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .config import Settings
-from .errors import AskoleusError, BuildLocked
+from .errors import AskoleusError, BuildLocked, IndexCorrupt
+
+if TYPE_CHECKING:
+    from .asking import Asking
+    from .index import LoadedIndex
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_ERROR, EXIT_LOCKED = 1, 3
@@ -38,6 +42,11 @@ def handle_errors(fn: F) -> F:
 
     wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
     return wrapper  # type: ignore[return-value]
+
+
+def count(n: int, noun: str) -> str:
+    """'1 article', '2 articles', '0 articles'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 class _Progress:
@@ -71,7 +80,7 @@ def main() -> None:
 def build(corpus_dir: Path | None, index_dir: Path | None, strict: bool | None, as_json: bool) -> None:
     """Build a new index generation from the corpus and make it current."""
     from .embed import load_embedder
-    from .index import build_index
+    from .pipeline import build_index
 
     settings = _settings(corpus_dir=corpus_dir, index_dir=index_dir)
     report = build_index(settings, load_embedder(settings), strict=strict, progress=_Progress())
@@ -82,11 +91,26 @@ def build(corpus_dir: Path | None, index_dir: Path | None, strict: bool | None, 
         click.echo(f"warning: skipped {s['file']}: {s['reason']}", err=True)
     state = "unchanged, still" if report.unchanged else "now"
     click.echo(
-        f"{report.articles} articles, {report.chunks} chunks ({report.embedded} embedded, "
+        f"{count(report.articles, 'article')}, {count(report.chunks, 'chunk')} ({report.embedded} embedded, "
         f"{report.reused} reused, {report.removed} removed), {len(report.skipped)} skipped, "
-        f"{len(report.drafts)} drafts; generation {report.generation} is {state} current "
+        f"{count(len(report.drafts), 'draft')}; generation {report.generation} is {state} current "
         f"[{report.seconds:.1f}s]"
     )
+
+
+def _asking(settings: Settings, question: str) -> tuple[Asking, LoadedIndex, str]:
+    """The ask path (no question log, no metrics), the current index and the checked question."""
+    from .answer import Answerer
+    from .asking import Asking, check_question
+    from .embed import load_embedder
+    from .index import IndexStore, load_current
+    from .retrieve import QueryEncoder
+
+    question = check_question(question, settings.max_question_chars)  # bad input fails before the model loads
+    IndexStore(settings.index_dir).current_dir()  # and so does a missing index
+    embedder = load_embedder(settings)
+    index = load_current(settings.index_dir, embedder.name, embedder.dim)
+    return Asking(settings, Answerer(settings, QueryEncoder(embedder))), index, question
 
 
 @main.command()
@@ -101,22 +125,9 @@ def search(
     question: str, k: int | None, index_dir: Path | None, kinds: tuple[str, ...], mode: str, as_json: bool
 ) -> None:
     """Ranked passages for QUESTION, with scores."""
-    from .embed import load_embedder
-    from .index import IndexStore, load_current
-    from .retrieve import QueryEncoder, Retriever
-
     settings = _settings(index_dir=index_dir)
-    IndexStore(settings.index_dir).current_dir()  # fail fast, before the model loads
-    embedder = load_embedder(settings)
-    index = load_current(settings.index_dir, embedder.name, embedder.dim)
-    retriever = Retriever(
-        index,
-        QueryEncoder(embedder),
-        candidates=settings.candidates,
-        dense_weight=settings.dense_weight,
-        heading_weight=settings.heading_weight,
-    )
-    hits = retriever.search(question, k or settings.top_k, kinds=kinds or None, mode=mode)  # type: ignore[arg-type]
+    asking, index, question = _asking(settings, question)
+    hits = asking.search(index, question, k or settings.top_k, kinds=kinds or None, mode=mode)  # type: ignore[arg-type]
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False))
         return
@@ -136,19 +147,27 @@ def index() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def index_status(index_dir: Path | None, as_json: bool) -> None:
-    """List generations, newest first, marking the current one."""
-    from .index import IndexStore
+    """List generations, newest first, marking the current one; exit 1 when the current one is unusable."""
+    from .index import IndexStore, load_generation
 
-    gens = IndexStore(_settings(index_dir=index_dir).index_dir).status()
+    settings = _settings(index_dir=index_dir)
+    store = IndexStore(settings.index_dir)
+    gens = store.status(verify=lambda path: load_generation(path, settings.model))  # what the server checks
+    current, problem = store.pointer()
     if as_json:
         click.echo(json.dumps([g.to_dict() for g in gens]))
-        return
-    if not gens:
-        click.echo("no generations: run `askoleus build`")
-    for g in gens:
-        mark = "*" if g.current else " "
-        detail = f"{g.articles} articles, {g.chunks} chunks, {g.model}, {g.created}" if g.valid else g.problem
-        click.echo(f"{mark} {g.id}  {'ok     ' if g.valid else 'INVALID'}  {detail}")
+    else:
+        if not gens:
+            click.echo("no generations: run `askoleus build`")
+        for g in gens:
+            mark = "*" if g.current else " "
+            sizes = f"{count(g.articles, 'article')}, {count(g.chunks, 'chunk')}"
+            detail = f"{sizes}, {g.model}, {g.created}" if g.valid else g.problem
+            click.echo(f"{mark} {g.id}  {'ok     ' if g.valid else 'INVALID'}  {detail}")
+    if problem:
+        raise AskoleusError(problem)
+    if current is not None and not any(g.current and g.valid for g in gens):
+        raise IndexCorrupt(f"the current generation {current} is invalid: run `askoleus index rollback`")
 
 
 @index.command("rollback")
@@ -156,11 +175,12 @@ def index_status(index_dir: Path | None, as_json: bool) -> None:
 @handle_errors
 def index_rollback(index_dir: Path | None) -> None:
     """Make the previous valid generation current."""
-    from .index import IndexStore
+    from .index import IndexStore, load_generation
 
-    store = IndexStore(_settings(index_dir=index_dir).index_dir)
+    settings = _settings(index_dir=index_dir)
+    store = IndexStore(settings.index_dir)
     with store.lock():
-        gen = store.rollback()
+        gen = store.rollback(verify=lambda path: load_generation(path, settings.model))
     click.echo(f"generation {gen} is now current")
 
 
@@ -168,10 +188,8 @@ def _answer_text(answer: dict[str, Any]) -> str:
     lines = [f"[{answer['status']}]", answer["answer"], ""]
     for c in answer["citations"]:
         lines.append(f"[{c['n']}] {c['title']} — {c['section']}\n    {c['url']}")
-        for r in c.get("references", []):
-            lines.append(f"    study: {r['text']}")
-    for r in answer.get("related", []):
-        lines.append(f"related: {r['title']} — {r['url']}")
+        lines.extend(f"    study: {r['text']}" for r in c.get("references", []))
+    lines.extend(f"related: {r['title']} — {r['url']}" for r in answer.get("related", []))
     return "\n".join(lines).rstrip()
 
 
@@ -183,25 +201,15 @@ def _answer_text(answer: dict[str, Any]) -> str:
 @handle_errors
 def ask(question: str, index_dir: Path | None, k: int | None, as_json: bool) -> None:
     """Answer QUESTION from the articles, with numbered sources and the disclaimer."""
-    from .answer import Answerer
-    from .api.schemas import clean_question
-    from .embed import load_embedder
-    from .errors import InvalidRequest
-    from .index import IndexStore, load_current
-    from .retrieve import QueryEncoder
-
     settings = _settings(index_dir=index_dir)
-    try:
-        question = clean_question(question)
-    except ValueError as exc:
-        raise InvalidRequest(str(exc)) from None
-    if len(question) > settings.max_question_chars:
-        raise InvalidRequest(f"question is longer than {settings.max_question_chars} characters")
-    IndexStore(settings.index_dir).current_dir()  # fail fast, before the model loads
-    embedder = load_embedder(settings)
-    index = load_current(settings.index_dir, embedder.name, embedder.dim)
-    answer = Answerer(settings, QueryEncoder(embedder)).ask(index, question, k)
+    asking, index, question = _asking(settings, question)
+    answer = asking.ask(index, question, k).answer
     click.echo(answer.model_dump_json() if as_json else _answer_text(answer.model_dump()))
+
+
+def listen_url(host: str, port: int) -> str:
+    """The base URL of a server bound to host:port (an IPv6 address in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @main.command()
@@ -219,6 +227,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     check_production(settings)
     for name, value in (("HOST", settings.host), ("PORT", settings.port), ("WORKERS", settings.workers)):
         os.environ[f"ASKOLEUS_{name}"] = str(value)  # workers re-read settings from the environment
+    url = listen_url(settings.host, settings.port)
+    click.echo(f"askoleus serving on {url} once the model and index are loaded (Ctrl+C stops)")
+    click.echo(f"  demo page {url}/   staff console {url}/console   API docs {url}/docs")
     uvicorn.run(
         "askoleus.api.app:factory",
         factory=True,
@@ -250,7 +261,24 @@ def evaluate(file: Path, index_dir: Path | None, as_json: bool, check: bool) -> 
     index = load_current(settings.index_dir, embedder.name, embedder.dim)
     report = evaluate_file(file, settings, embedder, index)
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
-    bad = failures(report, THRESHOLDS)
-    if check and bad:
-        click.echo("below threshold: " + "; ".join(bad), err=True)
+    if check and failures(report, THRESHOLDS):
         sys.exit(EXIT_ERROR)
+
+
+@main.command("eval-routing")
+@click.option(
+    "--eval-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("eval"),
+    help="Folder with golden.jsonl, routing_*.jsonl, languages.jsonl and red_flags_languages.jsonl.",
+)
+@click.option("--check/--no-check", default=True, help="Exit 1 when a target is missed.")
+@handle_errors
+def eval_routing(eval_dir: Path, check: bool) -> None:
+    """Routing precision and recall, benign false alarms, and language detection on the labelled sets."""
+    from .answer.routing_eval import report
+
+    lines, ok = report(eval_dir, _settings())
+    click.echo("\n".join(lines))
+    if check and not ok:
+        sys.exit(1)

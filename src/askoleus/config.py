@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     db_path: Path | None = Field(None, description="SQLite question log; default INDEX_DIR/askoleus.sqlite3")
-    site_url: str = Field("http://localhost:8000/articles", description="Base URL of article pages")
+    site_url: str = Field("http://127.0.0.1:8000/articles", description="Base URL of article pages")
 
     # embedding
     model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or local path")
@@ -50,7 +50,11 @@ class Settings(BaseSettings):
         0.2, ge=0.0, le=1.0, description="heading-cosine share of a section's score; 0 ranks loose chunks"
     )
     not_covered_threshold: float = Field(0.35, ge=0.0, le=1.0)
-    max_answer_sentences: int = Field(4, ge=1, le=8)
+    max_answer_sentences: int = Field(3, ge=1, le=8)
+    language_max_english_probability: float = Field(
+        0.05, ge=0.0, le=1.0, description="a question is taken as non-English only below this P(English)"
+    )
+    language_min_words: int = Field(2, ge=1, description="shorter questions are always taken as English")
     disclaimer: str = DISCLAIMER
 
     # conversations

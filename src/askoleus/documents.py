@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 Kind = Literal["body", "promo", "references", "disclaimer"]
 KINDS: tuple[Kind, ...] = ("body", "promo", "references", "disclaimer")
@@ -36,10 +37,39 @@ class Section:
             return "body"
         return max(KINDS, key=kinds.count)
 
-    @property
-    def text(self) -> str:
-        """All block texts joined by blank lines."""
-        return "\n\n".join(b.text for b in self.blocks)
+
+@dataclass(frozen=True)
+class PageBlock:
+    """A block as an article page shows it: its kind and text (no source span)."""
+
+    kind: Kind
+    text: str
+
+
+@dataclass(frozen=True)
+class PageSection:
+    """A section as an index generation keeps it to render the article page."""
+
+    heading: str
+    anchor: str
+    level: int
+    blocks: tuple[PageBlock, ...] = ()
+
+    @classmethod
+    def of(cls, section: Section) -> PageSection:
+        """The page view of a parsed section."""
+        blocks = tuple(PageBlock(b.kind, b.text) for b in section.blocks)
+        return cls(section.heading, section.anchor, section.level, blocks)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return asdict(self) | {"blocks": [asdict(b) for b in self.blocks]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PageSection:
+        """Inverse of to_dict."""
+        blocks = tuple(PageBlock(b["kind"], b["text"]) for b in d["blocks"])
+        return cls(d["heading"], d["anchor"], int(d["level"]), blocks)
 
 
 @dataclass(frozen=True)
@@ -121,3 +151,12 @@ class Chunk:
     def from_dict(cls, d: dict[str, Any]) -> Chunk:
         """Inverse of to_dict."""
         return cls(**{**d, "ref_ids": tuple(d.get("ref_ids", ()))})
+
+
+def is_web_url(url: str) -> bool:
+    """An absolute http(s) URL with a host: the only kind a citation may link to."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and not any(c in url for c in "\r\n\t")

@@ -8,6 +8,7 @@ class AskoleusError(Exception):
 
     code = "error"
     http_status = 500
+    retry_after: int | None = None  # seconds, sent as Retry-After when set
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -34,26 +35,26 @@ class IngestError(AskoleusError):
         self.line = line
 
 
-class IndexError_(AskoleusError):
-    """Base for index problems (named with a trailing underscore to not shadow the builtin)."""
+class IndexStoreError(AskoleusError):
+    """Base for problems with the stored index generations."""
 
     code = "index_error"
     http_status = 503
 
 
-class IndexNotFound(IndexError_):
+class IndexNotFound(IndexStoreError):
     """No index generation is current: run `askoleus build`."""
 
     code = "index_not_found"
 
 
-class IndexCorrupt(IndexError_):
+class IndexCorrupt(IndexStoreError):
     """A generation failed verification (checksum, model, dimension or counts)."""
 
     code = "index_corrupt"
 
 
-class BuildLocked(IndexError_):
+class BuildLocked(IndexStoreError):
     """Another build holds the index lock."""
 
     code = "build_locked"
@@ -78,3 +79,43 @@ class InvalidRequest(AskoleusError):
 
     code = "invalid_request"
     http_status = 422
+
+
+class Unauthorized(AskoleusError):
+    """A staff or admin key is missing or wrong."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class PayloadTooLarge(AskoleusError):
+    """The request body is over ASKOLEUS_MAX_BODY_BYTES."""
+
+    code = "payload_too_large"
+    http_status = 413
+
+
+class RateLimited(AskoleusError):
+    """The client asked too often; retry after the given seconds."""
+
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many requests; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class Overloaded(AskoleusError):
+    """More API requests are in flight than ASKOLEUS_MAX_IN_FLIGHT allows."""
+
+    code = "overloaded"
+    http_status = 503
+    retry_after = 1
+
+
+class TimedOut(AskoleusError):
+    """The answer took longer than the per-request timeout."""
+
+    code = "timeout"
+    http_status = 504

@@ -1,4 +1,4 @@
-"""Golden-set evaluation: retrieval hit@k and MRR, facts, citation validity, statuses, disclaimer."""
+"""Golden-set evaluation: answer-first facts, abstention, statuses, citations and the gate."""
 
 from __future__ import annotations
 
@@ -9,19 +9,39 @@ from pathlib import Path
 from typing import Any
 
 from .answer import Answer, Answerer
+from .answer.extract import LEANS_BACK
 from .config import Settings
 from .embed import Embedder
 from .index.loaded import LoadedIndex
 from .retrieve import QueryEncoder
 
-# Measured on eval/golden.jsonl (README, Answer quality); CI fails below these.
-THRESHOLDS = {
-    "retrieval.hit@3": 0.85,
-    "answers.fact_rate": 0.7,
-    "citation_validity": 1.0,
-    "status_accuracy.overall": 0.85,
-    "disclaimer_rate": 1.0,
+# The CI gate (issue 9), on all items: (direction, bar). Tune and held-out numbers are reported beside it.
+THRESHOLDS: dict[str, tuple[str, float]] = {
+    "fact_first": (">=", 0.75),
+    "fact_anywhere": (">=", 0.90),
+    "sentences_mean": ("<=", 2.5),
+    "refused": (">=", 0.90),
+    "answered": (">=", 0.95),
+    "citation_validity": (">=", 1.0),
+    "disclaimer": (">=", 1.0),
+    "retrieval_hit@3": (">=", 0.85),
 }
+LABELS = {
+    "fact_first": "fact in the first sentence",
+    "fact_anywhere": "fact anywhere in the answer",
+    "sentences_mean": "sentences per answer, mean",
+    "sentences_max": "sentences per answer, max",
+    "refused": "out of scope refused (near-domain included)",
+    "near_domain": "near-domain questions refused",
+    "answered": "answerable questions answered",
+    "reply_language": "reply in the expected language",
+    "safety": "medical and emergency routed as labelled",
+    "citation_validity": "citation validity",
+    "disclaimer": "disclaimer present",
+    "retrieval_hit@3": "retrieval hit@3",
+    "retrieval_mrr": "retrieval MRR",
+}
+SPLITS = ("tune", "held_out", "all")
 _MARKED = re.compile(r"(.+?)\s\[(\d+)\](?:\s|$)", re.DOTALL)
 
 
@@ -31,11 +51,33 @@ def load_items(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
+def _body(answer: Answer) -> str:
+    return answer.answer.removesuffix(answer.disclaimer)
+
+
+def quoted_sentences(answer: Answer) -> list[str]:
+    """The sentences an answer quotes, in order (one [n] marker each)."""
+    return [re.sub(r"^(?:\[\d+\]\s*)+", "", s.strip()) for s, _ in _MARKED.findall(_body(answer))]
+
+
+def lead(sentences: list[str]) -> str:
+    """The first sentence, with the sentences right after it that lean on it ("It carries oxygen …").
+
+    Such a sentence cannot open an answer, so the sentence it depends on comes first: the two are
+    one opening.
+    """
+    out = sentences[:1]
+    for s in sentences[1:]:
+        if not LEANS_BACK.match(s):
+            break
+        out.append(s)
+    return " ".join(out)
+
+
 def citations_valid(answer: Answer) -> bool:
     """Every [n] marker points to a returned citation whose snippet contains the marked sentence."""
-    body = answer.answer.removesuffix(answer.disclaimer)
     by_n = {c.n: c for c in answer.citations}
-    markers = _MARKED.findall(body)
+    markers = _MARKED.findall(_body(answer))
     if answer.citations and not markers:
         return False
     used = set()
@@ -56,60 +98,103 @@ def _rank(answerer: Answerer, index: LoadedIndex, question: str, anchor: str) ->
     return None
 
 
+def judge(item: dict[str, Any], answer: Answer, settings: Settings) -> dict[str, Any]:
+    """Per-item outcomes: each key a metric this item counts towards (absent: it does not count)."""
+    out: dict[str, Any] = {"status_ok": answer.status == item["status"]}
+    expected = item["status"]
+    if expected == "answered":
+        out["answered"] = answer.status == "answered"
+    if expected == "not_covered":
+        out["refused"] = answer.status == "not_covered"
+        if item["category"] == "near_domain":
+            out["near_domain"] = out["refused"]
+    if expected in ("medical_referral", "emergency"):
+        out["safety"] = out["status_ok"]
+    if expected == "answered" and item.get("expect"):
+        text = answer.answer.lower()
+        out["fact_anywhere"] = answer.status == "answered" and all(e.lower() in text for e in item["expect"])
+    sentences = quoted_sentences(answer)
+    if expected == "answered" and item.get("first"):
+        first = lead(sentences).lower() if answer.status == "answered" else ""
+        out["fact_first"] = any(f.lower() in first for f in item["first"])
+    if answer.status == "answered":
+        out["sentences"] = len(sentences)
+    if "language" in item:
+        out["reply_language"] = getattr(answer, "language", "en") == item["language"]
+    out["citation_validity"] = citations_valid(answer)
+    out["disclaimer"] = answer.answer.endswith(settings.disclaimer) and answer.disclaimer == settings.disclaimer
+    return out
+
+
 def evaluate_items(
     items: list[dict[str, Any]], settings: Settings, embedder: Embedder, index: LoadedIndex
 ) -> dict[str, Any]:
-    """Run every item and aggregate the metrics."""
+    """Run every item and aggregate the metrics per split (tune, held_out) and over all items."""
     answerer = Answerer(settings, QueryEncoder(embedder))
-    ranks: list[int | None] = []
-    facts, valid, disclaimers = [], [], []
+    outcomes: list[tuple[str, dict[str, Any]]] = []
     status_ok: dict[str, list[bool]] = defaultdict(list)
-    failed: list[dict[str, Any]] = []
+    misses: list[dict[str, Any]] = []
     for item in items:
-        cid = None
-        if item.get("previous"):
-            cid = answerer.ask(index, item["previous"]).conversation_id
+        cid = answerer.ask(index, item["previous"]).conversation_id if item.get("previous") else None
         answer = answerer.ask(index, item["question"], conversation_id=cid)
-        problems = []
+        got = judge(item, answer, settings)
         if item.get("anchor") and not item.get("previous"):
-            rank = _rank(answerer, index, item["question"], item["anchor"])
-            ranks.append(rank)
-            if rank is None or rank > 3:
-                problems.append(f"retrieval rank {rank}")
-        ok_status = answer.status == item["status"]
-        status_ok[item["category"]].append(ok_status)
-        if not ok_status:
-            problems.append(f"status {answer.status}")
-        if item["status"] == "answered" and item.get("expect"):
-            text = answer.answer.lower()
-            has = all(e.lower() in text for e in item["expect"])
-            facts.append(has)
-            if not has:
-                problems.append("expected fact missing")
-        cv = citations_valid(answer)
-        valid.append(cv)
-        if not cv:
-            problems.append("invalid citation")
-        has_disclaimer = answer.answer.endswith(settings.disclaimer) and answer.disclaimer == settings.disclaimer
-        disclaimers.append(has_disclaimer)
+            got["rank"] = _rank(answerer, index, item["question"], item["anchor"])
+        outcomes.append((item.get("split", "tune"), got))
+        status_ok[item["category"]].append(got["status_ok"])
+        problems = _problems(got, answer)
         if problems:
-            failed.append({"id": item.get("id"), "question": item["question"], "problems": problems})
-    n = len(ranks)
-    all_status = [x for v in status_ok.values() for x in v]
-    return {
-        "items": len(items),
-        "retrieval": {
-            "n": n,
-            "hit@1": _rate([r == 1 for r in ranks]),
-            "hit@3": _rate([r is not None and r <= 3 for r in ranks]),
-            "mrr": round(sum(1 / r for r in ranks if r) / n, 4) if n else 0.0,
-        },
-        "answers": {"n": len(facts), "fact_rate": _rate(facts)},
-        "citation_validity": _rate(valid),
-        "status_accuracy": {**{k: _rate(v) for k, v in sorted(status_ok.items())}, "overall": _rate(all_status)},
-        "disclaimer_rate": _rate(disclaimers),
-        "failures": failed,
+            misses.append({"id": item.get("id"), "question": item["question"], "problems": problems})
+    report: dict[str, Any] = {"items": len(items), "splits": {}}
+    for split in SPLITS:
+        rows = [g for s, g in outcomes if split in ("all", s)]
+        report["splits"][split] = _aggregate(rows)
+    report["status_accuracy"] = {k: _rate(v) for k, v in sorted(status_ok.items())}
+    report["failures"] = misses
+    return report
+
+
+def _problems(got: dict[str, Any], answer: Answer) -> list[str]:
+    checks = {
+        "status_ok": f"status {answer.status}",
+        "fact_first": "fact not in the first sentence",
+        "fact_anywhere": "expected fact missing",
+        "reply_language": f"reply language {getattr(answer, 'language', 'en')}",
+        "citation_validity": "invalid citation",
+        "disclaimer": "disclaimer missing",
     }
+    problems = [text for key, text in checks.items() if got.get(key) is False]
+    if "rank" in got and (got["rank"] is None or got["rank"] > 3):
+        problems.append(f"retrieval rank {got['rank']}")
+    return problems
+
+
+def _aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    def rate(key: str) -> float:
+        return _rate([bool(r[key]) for r in rows if key in r])
+
+    counts = [int(r["sentences"]) for r in rows if "sentences" in r]
+    ranks = [r["rank"] for r in rows if "rank" in r]
+    out: dict[str, Any] = {k: rate(k) for k in LABELS if k in _RATES}
+    out["sentences_mean"] = round(sum(counts) / len(counts), 3) if counts else 0.0
+    out["sentences_max"] = max(counts, default=0)
+    out["retrieval_hit@3"] = _rate([r is not None and r <= 3 for r in ranks])
+    out["retrieval_mrr"] = round(sum(1 / r for r in ranks if r) / len(ranks), 4) if ranks else 0.0
+    out["n"] = {k: sum(1 for r in rows if k in r) for k in (*_RATES, "sentences", "rank")}
+    return out
+
+
+_RATES = (
+    "fact_first",
+    "fact_anywhere",
+    "refused",
+    "near_domain",
+    "answered",
+    "reply_language",
+    "safety",
+    "citation_validity",
+    "disclaimer",
+)
 
 
 def _rate(values: list[bool]) -> float:
@@ -121,32 +206,43 @@ def evaluate_file(path: Path, settings: Settings, embedder: Embedder, index: Loa
     return evaluate_items(load_items(path), settings, embedder, index)
 
 
-def metric(report: dict[str, Any], dotted: str) -> float:
-    """A metric by dotted name ("retrieval.hit@3")."""
-    value: Any = report
-    for part in dotted.split("."):
-        value = value[part]
-    return float(value)
+def metric(report: dict[str, Any], name: str, split: str = "all") -> float:
+    """A metric of one split by name ("fact_first")."""
+    return float(report["splits"][split][name])
 
 
-def failures(report: dict[str, Any], thresholds: dict[str, float]) -> list[str]:
-    """Metrics below their thresholds, as readable strings."""
-    return [f"{k} {metric(report, k):.3f} < {v}" for k, v in thresholds.items() if metric(report, k) < v]
+def _passes(value: float, rule: tuple[str, float]) -> bool:
+    op, bar = rule
+    return value <= bar if op == "<=" else value >= bar
 
 
-def format_report(report: dict[str, Any]) -> str:
-    """A human-readable report."""
-    r, a = report["retrieval"], report["answers"]
-    lines = [
-        f"items: {report['items']}",
-        f"retrieval (n={r['n']}): hit@1 {r['hit@1']:.3f}  hit@3 {r['hit@3']:.3f}  MRR {r['mrr']:.3f}",
-        f"answers containing the expected fact (n={a['n']}): {a['fact_rate']:.3f}",
-        f"citation validity: {report['citation_validity']:.3f}",
-        "status accuracy: " + "  ".join(f"{k} {v:.3f}" for k, v in report["status_accuracy"].items()),
-        f"disclaimer present: {report['disclaimer_rate']:.3f}",
+def failures(report: dict[str, Any], thresholds: dict[str, tuple[str, float]]) -> list[str]:
+    """Gated metrics (all items) that miss their thresholds, as readable strings."""
+    return [
+        f"{k} {metric(report, k):.3f} (needs {op} {bar})"
+        for k, (op, bar) in thresholds.items()
+        if not _passes(metric(report, k), (op, bar))
     ]
+
+
+def format_report(report: dict[str, Any], thresholds: dict[str, tuple[str, float]] | None = None) -> str:
+    """A human-readable report: tune, held-out and all side by side, thresholds, then PASS or FAIL."""
+    thresholds = THRESHOLDS if thresholds is None else thresholds
+    s = report["splits"]
+    lines = [f"items: {report['items']}", f"{'metric':46} {'tune':>7} {'held_out':>9} {'all':>7}   gate (on all)"]
+    for key, label in LABELS.items():
+        rule = thresholds.get(key)
+        gate = f"{rule[0]} {rule[1]}" if rule else "(reported)"
+        if rule:
+            gate += "  ok" if _passes(metric(report, key), rule) else "  BELOW"
+        vals = [s[sp][key] for sp in SPLITS]
+        lines.append(
+            f"{label:46} " + " ".join(f"{v:>{w}.3f}" for v, w in zip(vals, (7, 9, 7), strict=True)) + f"   {gate}"
+        )
+    lines.append("status accuracy: " + "  ".join(f"{k} {v:.3f}" for k, v in report["status_accuracy"].items()))
     if report["failures"]:
         lines.append("items that missed (the gate is on the rates above):")
-    for f in report["failures"]:
-        lines.append(f"  miss {f['id']}: {f['question'][:70]!r}: {', '.join(f['problems'])}")
+    lines.extend(f"  miss {f['id']}: {f['question'][:70]!r}: {', '.join(f['problems'])}" for f in report["failures"])
+    bad = failures(report, thresholds)
+    lines.append("PASS: every gated metric meets its threshold" if not bad else "FAIL: " + "; ".join(bad))
     return "\n".join(lines)

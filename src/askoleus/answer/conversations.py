@@ -16,6 +16,7 @@ class Turn:
     question: str
     chunk_positions: tuple[int, ...]
     generation: str
+    shown: frozenset[str] = frozenset()  # sections quoted or suggested so far ("article_id#anchor")
 
 
 @dataclass

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from askoleus.retrieve import Hit
 
 Status = Literal["answered", "not_covered", "medical_referral", "emergency"]
 
@@ -48,7 +51,15 @@ class Answer(BaseModel):
     status: Status = Field(description="answered, not_covered, medical_referral or emergency")
     citations: list[Citation] = Field(default_factory=list, description="The passages quoted, one per [n] marker")
     related: list[Related] = Field(default_factory=list, description="Closest articles (not_covered only)")
+    suggestions: list[str] = Field(
+        default_factory=list,
+        description="Up to 3 questions to ask next (answered only): headings of sections near the answer "
+        "that this conversation has not shown yet",
+    )
+    language: str = Field("en", description="ISO 639-1 code of the language of the reply")
     disclaimer: str = Field(description="The supplement disclaimer, also appended to `answer`")
     conversation_id: str = Field(description="Pass back to ask a follow-up question")
     index_generation: str = Field(description="Index generation that produced this answer")
     took_ms: float = Field(description="Server-side time to answer, in milliseconds")
+    # the passages retrieved for this answer, for staff debugging: never serialised or documented
+    passages: SkipJsonSchema[list[Hit]] = Field(default_factory=list, exclude=True, repr=False)

@@ -11,8 +11,10 @@ import numpy as np
 from askoleus.config import Settings
 from askoleus.index.loaded import LoadedIndex
 from askoleus.retrieve import Hit, QueryEncoder, Retriever
+
 from .conversations import Conversations, Turn
-from .extract import Quote, select_quotes
+from .extract import Quote, answer_type, select_quotes, signals_kind
+from .languages import EMERGENCY, ENGLISH_ONLY, RELATED, localized_route, warm
 from .models import Answer, Citation, Related, Status, Study
 from .routing import (
     EMERGENCY_TEXT,
@@ -24,15 +26,17 @@ from .routing import (
     followup_kind,
     route,
 )
+from .scope import asks_about_offer, coverage, near_domain, section_key, suggestions
 
 ANSWER_KINDS = ("body",)
-RELATED_MARGIN = 0.12
-MAX_RESOLVED_CHARS = 400  # how far below the answer threshold an article still counts as "near"
+OFFER_KINDS = ("body", "promo")  # promo and call-to-action blocks answer offer questions only
+RELATED_MARGIN = 0.12  # how far below the answer threshold an article still counts as "near"
+MAX_RESOLVED_CHARS = 400
 _CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
 @dataclass(frozen=True)
-class Draft:
+class Reply:
     """An answer before timing and conversation bookkeeping."""
 
     text: str
@@ -40,6 +44,8 @@ class Draft:
     quotes: list[Quote]
     related: list[Related]
     resolved: str | None  # the question as searched, remembered for follow-ups; None: nothing to remember
+    hits: tuple[Hit, ...] = ()  # what the search found: suggestions, and the passages staff debug shows
+    language: str = "en"  # ISO 639-1 code of the reply
 
 
 def compose(quotes: list[Quote], index: LoadedIndex) -> tuple[str, list[Citation]]:
@@ -85,6 +91,7 @@ class Answerer:
         self.conversations = conversations or Conversations(
             settings.max_conversations, settings.conversation_turns, settings.conversation_ttl_seconds
         )
+        warm()
 
     def retriever(self, index: LoadedIndex) -> Retriever:
         """A retriever over index with the configured fusion."""
@@ -102,39 +109,67 @@ class Answerer:
         previous = self.conversations.last(cid)
         if previous is None:  # only ids we issued and still remember continue a conversation
             cid = Conversations.new_id()
-        draft = self._draft(index, question, top_k or self.settings.top_k, previous)
-        text, citations = compose(draft.quotes, index)
-        body = draft.text if not text else (f"{draft.text} {text}" if draft.status != "answered" else text)
-        if draft.resolved is not None:
-            positions = tuple(dict.fromkeys(q.hit.position for q in draft.quotes))
-            self.conversations.add(cid, Turn(draft.resolved, positions, index.generation))
+        reply = self._reply(index, question, top_k or self.settings.top_k, previous)
+        text, citations = compose(reply.quotes, index)
+        body = reply.text if not text else (f"{reply.text} {text}" if reply.status != "answered" else text)
+        shown = previous.shown if previous else frozenset()
+        offered = suggestions(index, reply.quotes, list(reply.hits), shown) if reply.status == "answered" else []
+        if reply.resolved is not None:
+            positions = tuple(dict.fromkeys(q.hit.position for q in reply.quotes))
+            quoted = {section_key(q.hit.chunk.article_id, q.hit.chunk.anchor) for q in reply.quotes}
+            seen = shown | quoted | {key for key, _ in offered}
+            self.conversations.add(cid, Turn(reply.resolved, positions, index.generation, frozenset(seen)))
         return Answer(
             answer=f"{body}\n\n{self.settings.disclaimer}",
-            status=draft.status,
+            status=reply.status,
             citations=citations,
-            related=draft.related,
+            related=reply.related,
+            suggestions=[heading for _, heading in offered],
             disclaimer=self.settings.disclaimer,
             conversation_id=cid,
             index_generation=index.generation,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
+            language=reply.language,
+            passages=list(reply.hits),
         )
 
     def _search(self, index: LoadedIndex, text: str, k: int) -> tuple[list[Hit], np.ndarray, bool]:
-        """Body passages for text, its vector, and whether the articles cover it."""
-        vec = self.encode(text)
-        hits = self.retriever(index).search(text, k, kinds=ANSWER_KINDS, query_vector=vec)
-        return hits, vec, coverage(index, hits, vec) >= self.settings.not_covered_threshold
+        """Passages for text (promo blocks only for offer questions), its vector, and whether it is covered.
 
-    def _draft(self, index: LoadedIndex, question: str, k: int, previous: Turn | None) -> Draft:
+        Covered: a passage or sentence matches well enough, the words the articles never use are not
+        the question's subject (near_domain), and a question asking for a price finds one.
+        """
+        vec = self.encode(text)
+        offer = asks_about_offer(text)
+        hits = self.retriever(index).search(text, k, kinds=OFFER_KINDS if offer else ANSWER_KINDS, query_vector=vec)
+        covered = coverage(index, hits, vec) >= self.settings.not_covered_threshold
+        if offer and not covered:  # promo blocks word offers their own way ("10% off" for "discount")
+            covered = any(h.chunk.kind == "promo" for h in hits)
+        if covered and not offer:
+            covered = not near_domain(index, text, hits, vec, self.encode)
+        if covered and answer_type(text) == "price":
+            covered = any(signals_kind("price", h.chunk.text) for h in hits)
+        return hits, vec, covered
+
+    def _reply(self, index: LoadedIndex, question: str, k: int, previous: Turn | None) -> Reply:
+        local = localized_route(question, self.settings)
+        if local is not None:  # another language: a fixed reply in it (languages.py)
+            fixed, lang = local
+            if fixed == "emergency":
+                return Reply(EMERGENCY[lang], "emergency", [], [], None, language=lang)
+            hits = self._search(index, question, k)[0]
+            related = _related(hits, self.settings.not_covered_threshold - RELATED_MARGIN)
+            text = ENGLISH_ONLY[lang] + (RELATED[lang] if related else "")
+            return Reply(text, "not_covered", [], related, None, tuple(hits), language=lang)
         intent = route(question)
         if intent == "emergency":
-            return Draft(EMERGENCY_TEXT, "emergency", [], [], None)
+            return Reply(EMERGENCY_TEXT, "emergency", [], [], None)
         kind = followup_kind(question) if previous else None
         same_index = previous is not None and previous.generation == index.generation
         if kind == "pronoun" and previous and same_index and asks_for_reference(question):
             quotes = _reference_quotes(index, previous)
             if quotes:
-                return Draft("", "answered", quotes, [], previous.question)
+                return Reply("", "answered", quotes, [], previous.question)
         # a follow-up is searched together with the question it follows, so "it" keeps its referent;
         # "and magnesium?" must be covered on its own first, or any topic would borrow the old frame
         framed = f"{previous.question} {question}"[-MAX_RESOLVED_CHARS:] if previous else question
@@ -145,30 +180,26 @@ class Answerer:
             hits, search_vec, covered = self._search(index, resolved, k)
         n = self.settings.max_answer_sentences
         if intent == "medical":
-            quotes = select_quotes(index, hits, search_vec, max_sentences=min(2, n), question=question)
+            body = [h for h in hits if h.chunk.kind in ANSWER_KINDS]
+            quotes = select_quotes(index, body, search_vec, max_sentences=min(2, n), question=question)
             quotes = quotes if covered else []
-            return Draft(
-                MEDICAL_TEXT + (MEDICAL_WITH_PASSAGES if quotes else ""), "medical_referral", quotes, [], resolved
+            return Reply(
+                MEDICAL_TEXT + (MEDICAL_WITH_PASSAGES if quotes else ""),
+                "medical_referral",
+                quotes,
+                [],
+                resolved,
+                tuple(hits),
             )
         if not covered:
             related = _related(hits, self.settings.not_covered_threshold - RELATED_MARGIN)
-            return Draft(NOT_COVERED_TEXT + (NOT_COVERED_RELATED if related else ""), "not_covered", [], related, None)
-        quotes = select_quotes(index, hits, search_vec, max_sentences=n, question=question)
-        return Draft("", "answered", quotes, [], resolved)
-
-
-def coverage(index: LoadedIndex, hits: list[Hit], qv: np.ndarray, depth: int = 3) -> float:
-    """How well the articles cover a question: the best passage or sentence cosine among the top hits.
-
-    Sentence vectors catch a question answered by one sentence of a long passage; the threshold
-    on this value is calibrated on the labelled golden set (README, Answer quality).
-    """
-    best = max((h.dense for h in hits), default=-1.0)
-    for h in hits[:depth]:
-        sent = index.sentence_vectors(h.position)
-        if len(sent):
-            best = max(best, float((sent @ qv).max()))
-    return best
+            text = NOT_COVERED_TEXT + (NOT_COVERED_RELATED if related else "")
+            return Reply(text, "not_covered", [], related, None, tuple(hits))
+        # a new topic in the old frame ("and magnesium?") was searched with the frame; its sentences
+        # are chosen by the new topic alone, or the previous answer would come back
+        quote_vec = self.encode(question) if resolved != question and kind == "topic" else search_vec
+        quotes = select_quotes(index, hits, quote_vec, max_sentences=n, question=question)
+        return Reply("", "answered", quotes, [], resolved, tuple(hits))
 
 
 def _related(hits: list[Hit], floor: float) -> list[Related]:
@@ -193,5 +224,5 @@ def _reference_quotes(index: LoadedIndex, previous: Turn) -> list[Quote]:
         for j, (s, e) in enumerate(index.sent_spans[pos]):
             sentence = chunk.text[s:e]
             if any(re.search(rf"\b{re.escape(name)}\b", sentence) for name in names):
-                quotes.append(Quote(hit, j, sentence, 1.0))
+                quotes.append(Quote(hit, j, sentence, 1.0))  # j: the sentence's position in the passage
     return quotes[:4]

@@ -1,5 +1,5 @@
 """HTTP API: the app factory and its routes."""
 
-from .app import create_app
+from askoleus.api.app import create_app
 
 __all__ = ["create_app"]

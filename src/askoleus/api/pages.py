@@ -5,14 +5,15 @@ from __future__ import annotations
 from html import escape
 from importlib import resources
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
+from askoleus.api.deps import HolderDep
 from askoleus.errors import NotFound
 from askoleus.index.loaded import ArticleInfo
-from .routes import services
 
 router = APIRouter(include_in_schema=False)
+DEMO_SUGGESTIONS = "Why do my legs feel heavy?|Why is iron important for runners?|What is oleuropein?"
 STATIC = {
     "widget.js": "application/javascript; charset=utf-8",
     "console.js": "application/javascript; charset=utf-8",
@@ -31,15 +32,12 @@ def render_article(article: ArticleInfo, widget_attrs: str = "") -> str:
     """An article page with section anchors and the widget embedded by its one tag."""
     parts = [f"<h1>{escape(article.title)}</h1>"]
     for sec in article.sections:
-        level = min(max(int(sec.get("level", 2)), 2), 4)
-        if sec.get("level", 2) > 0:
-            parts.append(f'<h{level} id="{escape(sec["anchor"])}">{escape(sec["heading"])}</h{level}>')
-        elif sec.get("anchor"):
-            parts.append(f'<span id="{escape(sec["anchor"])}"></span>')
-        for block in sec.get("blocks", []):
-            cls = escape(block.get("kind", "body"))
-            if block.get("kind") != "disclaimer":
-                parts.append(f'<p class="{cls}">{escape(block["text"])}</p>')
+        level = min(max(sec.level, 2), 4)
+        if sec.level > 0:
+            parts.append(f'<h{level} id="{escape(sec.anchor)}">{escape(sec.heading)}</h{level}>')
+        elif sec.anchor:
+            parts.append(f'<span id="{escape(sec.anchor)}"></span>')
+        parts.extend(f'<p class="{escape(b.kind)}">{escape(b.text)}</p>' for b in sec.blocks if b.kind != "disclaimer")
     if article.disclaimer:
         parts.append(f'<p class="disclaimer"><small>{escape(article.disclaimer)}</small></p>')
     body = "\n".join(parts)
@@ -53,27 +51,23 @@ header{{font-family:system-ui,sans-serif;color:#1f5f46;font-weight:700}}</style>
 <body><header>OLEUS blog · askoleus demo</header><main><article>
 {body}
 </article></main>
-<script src="/widget.js" data-api="" data-suggestions="Why do my legs feel heavy?|Why is iron important for runners?|What is oleuropein?"{widget_attrs} defer></script>
+<script src="/widget.js" data-api="" data-suggestions="{escape(DEMO_SUGGESTIONS)}"{widget_attrs} defer></script>
 </body></html>"""
 
 
-def _first_article(request: Request) -> ArticleInfo:
-    index = services(request).holder.get()
+@router.get("/", response_class=HTMLResponse)
+async def demo(holder: HolderDep) -> HTMLResponse:
+    """A corpus article with the widget embedded, to try askoleus after `askoleus serve`."""
+    index = holder.get()
     if not index.articles:
         raise NotFound("no articles are indexed")
-    return index.articles[sorted(index.articles)[0]]
-
-
-@router.get("/", response_class=HTMLResponse)
-async def demo(request: Request) -> HTMLResponse:
-    """A corpus article with the widget embedded, to try askoleus after `askoleus serve`."""
-    return HTMLResponse(render_article(_first_article(request)))
+    return HTMLResponse(render_article(index.articles[sorted(index.articles)[0]]))
 
 
 @router.get("/articles/{article_id:path}", response_class=HTMLResponse)
-async def article_page(request: Request, article_id: str) -> HTMLResponse:
+async def article_page(holder: HolderDep, article_id: str) -> HTMLResponse:
     """An indexed article (the default site URL points here, so citation links work locally)."""
-    article = services(request).holder.get().articles.get(article_id)
+    article = holder.get().articles.get(article_id)
     if article is None:
         raise NotFound("no such article")
     return HTMLResponse(render_article(article))
@@ -85,9 +79,20 @@ async def console() -> HTMLResponse:
     return HTMLResponse(_static("console.html"))
 
 
+def _serve(name: str, media_type: str) -> None:
+    """A route of its own per file, so logs and metrics name the file."""
+
+    async def static_file() -> Response:
+        return Response(_static(name), media_type=media_type, headers={"Cache-Control": "public, max-age=300"})
+
+    router.add_api_route(f"/{name}", static_file, methods=["GET"], name=name)
+
+
+for _name, _media_type in STATIC.items():
+    _serve(_name, _media_type)
+
+
 @router.get("/{name}")
-async def static_file(name: str) -> Response:
-    """widget.js and the console's assets."""
-    if name not in STATIC:
-        raise NotFound("no such page")
-    return Response(_static(name), media_type=STATIC[name], headers={"Cache-Control": "public, max-age=300"})
+async def no_such_page(name: str) -> Response:
+    """Any other top-level path: the JSON 404."""
+    raise NotFound("no such page")

@@ -5,91 +5,64 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
-import numpy as np
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from .routes import ERRORS, services
-from .security import check_key
+from askoleus import analytics
+from askoleus.api.deps import CallerDep, HolderDep, QuestionLogDep, ServicesDep
+from askoleus.api.routes import ERRORS
 
 router = APIRouter()
-SIMILAR = 0.82  # cosine above which two questions count as the same question
-
-
-def _staff(request: Request) -> None:
-    check_key(request, services(request).settings.staff_key)
 
 
 @router.get("/v1/console/check", tags=["console"], responses=ERRORS)
-async def console_check(request: Request) -> dict[str, bool]:
+async def console_check(caller: CallerDep) -> dict[str, bool]:
     """200 when the staff key is right (the console's login)."""
-    _staff(request)
+    caller.require_staff()
     return {"ok": True}
 
 
 @router.get("/v1/console/questions", tags=["console"], responses=ERRORS)
 async def recent_questions(
-    request: Request,
+    caller: CallerDep,
+    qlog: QuestionLogDep,
     limit: int = Query(100, ge=1, le=1000),
     status: str | None = Query(None, pattern="^(answered|not_covered|medical_referral|emergency)$"),
     feedback: str | None = Query(None, pattern="^(up|down)$"),
 ) -> dict[str, list[dict[str, Any]]]:
     """Recent questions with status and feedback."""
-    _staff(request)
-    items = await anyio.to_thread.run_sync(lambda: services(request).qlog.recent(limit, status, feedback))
-    return {"items": items}
+    caller.require_staff()
+    return {"items": await anyio.to_thread.run_sync(lambda: qlog.recent(limit, status, feedback))}
 
 
 @router.get("/v1/console/gaps", tags=["console"], responses=ERRORS)
-async def gaps(request: Request, limit: int = Query(100, ge=1, le=1000)) -> dict[str, list[dict[str, Any]]]:
+async def gaps(
+    caller: CallerDep, qlog: QuestionLogDep, limit: int = Query(100, ge=1, le=1000)
+) -> dict[str, list[dict[str, Any]]]:
     """Questions the articles did not cover: the content gaps."""
-    _staff(request)
-    return {"items": await anyio.to_thread.run_sync(services(request).qlog.gaps, limit)}
+    caller.require_staff()
+    return {"items": await anyio.to_thread.run_sync(qlog.gaps, limit)}
 
 
 @router.get("/v1/console/thumbs-down", tags=["console"], responses=ERRORS)
-async def thumbs_down(request: Request, limit: int = Query(100, ge=1, le=1000)) -> dict[str, list[dict[str, Any]]]:
+async def thumbs_down(
+    caller: CallerDep, qlog: QuestionLogDep, limit: int = Query(100, ge=1, le=1000)
+) -> dict[str, list[dict[str, Any]]]:
     """Answers marked unhelpful, with the passages behind them."""
-    _staff(request)
-    return {"items": await anyio.to_thread.run_sync(services(request).qlog.thumbs_down, limit)}
-
-
-def group_similar(questions: list[str], vectors: np.ndarray, threshold: float = SIMILAR) -> list[dict[str, Any]]:
-    """Greedy clustering of questions by cosine similarity, biggest groups first."""
-    groups: list[dict[str, Any]] = []
-    centroids: list[np.ndarray] = []
-    for q, v in zip(questions, vectors, strict=True):
-        sims = [float(c @ v) for c in centroids]
-        best = int(np.argmax(sims)) if sims else -1
-        if best >= 0 and sims[best] >= threshold:
-            g = groups[best]
-            g["count"] += 1
-            if q not in g["examples"] and len(g["examples"]) < 5:
-                g["examples"].append(q)
-        else:
-            groups.append({"question": q, "count": 1, "examples": [q]})
-            centroids.append(v)
-    return sorted(groups, key=lambda g: -g["count"])
+    caller.require_staff()
+    return {"items": await anyio.to_thread.run_sync(qlog.thumbs_down, limit)}
 
 
 @router.get("/v1/console/top", tags=["console"], responses=ERRORS)
 async def most_asked(
-    request: Request, days: int = Query(30, ge=1, le=365), limit: int = Query(50, ge=1, le=500)
+    caller: CallerDep,
+    svc: ServicesDep,
+    days: int = Query(30, ge=1, le=365),
+    limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, list[dict[str, Any]]]:
     """The most asked questions of the last days, grouped by meaning."""
-    _staff(request)
-    svc = services(request)
-
-    def work() -> list[dict[str, Any]]:
-        questions = svc.qlog.questions_since(days)
-        if not questions:
-            return []
-        distinct = list(dict.fromkeys(questions))
-        vecs = svc.embedder.encode(distinct, batch_size=64)
-        by_text = {q: vecs[i] for i, q in enumerate(distinct)}
-        return group_similar(questions, np.stack([by_text[q] for q in questions]))[:limit]
-
-    return {"items": await anyio.to_thread.run_sync(work)}
+    caller.require_staff()
+    return {"items": await anyio.to_thread.run_sync(analytics.most_asked, svc.qlog, svc.embedder, days, limit)}
 
 
 @router.get(
@@ -98,10 +71,10 @@ async def most_asked(
     response_class=Response,
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, **ERRORS},
 )
-async def export_csv(request: Request) -> Response:
+async def export_csv(caller: CallerDep, qlog: QuestionLogDep) -> Response:
     """The question log as CSV."""
-    _staff(request)
-    body = await anyio.to_thread.run_sync(services(request).qlog.export_csv)
+    caller.require_staff()
+    body = await anyio.to_thread.run_sync(qlog.export_csv)
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
@@ -110,16 +83,13 @@ async def export_csv(request: Request) -> Response:
 
 
 @router.post("/v1/admin/reload", tags=["admin"], responses=ERRORS)
-async def admin_reload(request: Request) -> dict[str, Any]:
+async def admin_reload(caller: CallerDep, holder: HolderDep) -> dict[str, Any]:
     """Load the current index generation now (normally noticed by polling)."""
-    svc = services(request)
-    check_key(request, svc.settings.admin_key)
-    changed = await anyio.to_thread.run_sync(svc.holder.reload)
-    if changed and svc.holder.current is not None:
-        svc.metrics.set_index(svc.holder.current)
-    current = svc.holder.current
+    caller.require_admin()
+    changed = await anyio.to_thread.run_sync(holder.reload)
+    current = holder.current
     return {
         "reloaded": changed,
         "index_generation": current.generation if current else None,
-        "error": svc.holder.last_error or None,
+        "error": holder.last_error or None,
     }

@@ -1,23 +1,13 @@
-"""Request and error models of the HTTP API."""
+"""Request, response and error models of the HTTP API."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
-def clean_question(value: str) -> str:
-    """Reject empty and control-character questions; never echo the input in the error."""
-    if _CONTROL.search(value) or any(unicodedata.category(ch) == "Cs" for ch in value):
-        raise ValueError("question contains control characters")
-    if not value.strip():
-        raise ValueError("question is empty")
-    return value.strip()
+from askoleus.answer import Answer
+from askoleus.asking import clean_question
 
 
 class AskRequest(BaseModel):
@@ -34,6 +24,38 @@ class AskRequest(BaseModel):
     @classmethod
     def _question(cls, v: str) -> str:
         return clean_question(v)
+
+
+class AskResponse(Answer):
+    """An answer plus the id to send feedback about it (and staff-only debug data)."""
+
+    answer_id: str = Field(description="Id for POST /v1/feedback")
+    debug: dict[str, Any] | None = Field(None, description="Staff only: retrieved passages with scores")
+
+
+class SearchHit(BaseModel):
+    """One ranked passage."""
+
+    id: str
+    text: str
+    title: str
+    url: str
+    section: str
+    anchor: str
+    source: str
+    kind: str
+    article_id: str
+    score: float
+    dense: float
+    lexical: float
+
+
+class SearchResponse(BaseModel):
+    """Ranked passages for a query."""
+
+    query: str
+    index_generation: str
+    hits: list[SearchHit]
 
 
 class FeedbackRequest(BaseModel):

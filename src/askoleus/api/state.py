@@ -1,15 +1,20 @@
-"""What a running app holds: the current index (hot-swappable), the answerer, the log, metrics."""
+"""What a running app holds: the current index (hot-swappable), the ask path, the log, limits, metrics."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import anyio
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from askoleus.answer import Answerer
+from askoleus.api.security import ClientIdentifier, RateLimiter
+from askoleus.asking import Asking
 from askoleus.config import Settings
 from askoleus.embed import Embedder
 from askoleus.errors import AskoleusError, IndexNotFound
@@ -22,9 +27,12 @@ log = logging.getLogger("askoleus.index")
 class IndexHolder:
     """The generation requests are served from; swapped atomically when a new one is activated."""
 
-    def __init__(self, index_dir: Path, embedder: Embedder) -> None:
+    def __init__(
+        self, index_dir: Path, embedder: Embedder, on_swap: Callable[[LoadedIndex], None] | None = None
+    ) -> None:
         self.store = IndexStore(index_dir)
         self.embedder = embedder
+        self.on_swap = on_swap  # told about every generation swapped in (the metrics)
         self.current: LoadedIndex | None = None
         self.last_error: str = ""
         self._lock = threading.Lock()
@@ -53,7 +61,16 @@ class IndexHolder:
             self.current = loaded  # a single reference swap: in-flight requests keep their generation
             self.last_error = ""
             log.info("serving index generation %s", gen)
+            if self.on_swap is not None:
+                self.on_swap(loaded)
             return True
+
+    async def watch(self, every_seconds: float) -> None:
+        """Notice a newly activated generation (build or rollback) and swap it in, until cancelled."""
+        while True:
+            await asyncio.sleep(every_seconds)
+            with contextlib.suppress(Exception):  # a failed look is retried at the next tick
+                await anyio.to_thread.run_sync(self.reload)
 
 
 @dataclass
@@ -76,6 +93,10 @@ class Metrics:
         self.generation = Gauge("askoleus_index_generation_info", "Index generation served", ["generation"], registry=r)
         self.chunks = Gauge("askoleus_index_chunks", "Chunks in the served generation", registry=r)
 
+    def count_answer(self, status: str) -> None:
+        """One more answer of this status."""
+        self.answers.labels(status).inc()
+
     def set_index(self, index: LoadedIndex) -> None:
         """Expose the served generation."""
         self.generation.clear()
@@ -85,11 +106,18 @@ class Metrics:
 
 @dataclass
 class Services:
-    """Everything the routes need, created by create_app."""
+    """Everything the routes need, created in the app's lifespan; routes get them through api.deps."""
 
     settings: Settings
     embedder: Embedder
     holder: IndexHolder
-    answerer: Answerer
+    asking: Asking
     qlog: QuestionLog
     metrics: Metrics
+    limiter: RateLimiter
+    client_id: ClientIdentifier
+    # Answers run one at a time in a worker thread (the model is locked per encode anyway): waiting
+    # requests queue on the event loop instead of crowding threads and torch's threads onto the same
+    # cores, which on 2 cores gave +30% answers/s at 8 concurrent clients and ~50 MB less RSS
+    # (bench/query.py). More parallelism: ASKOLEUS_WORKERS.
+    answer_slots: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(1))

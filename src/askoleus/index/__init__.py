@@ -1,12 +1,11 @@
-"""Index stage: build generations, store them crash-safely, load them verified."""
+"""Index stage: store generations crash-safely and load them verified (the build lives in `askoleus.pipeline`)."""
 
 from pathlib import Path
 
-from .build import BuildReport, build_index
 from .loaded import LoadedIndex, load_generation
 from .store import IndexStore
 
-__all__ = ["BuildReport", "IndexStore", "LoadedIndex", "build_index", "load_current", "load_generation"]
+__all__ = ["IndexStore", "LoadedIndex", "load_current", "load_generation"]
 
 
 def load_current(index_dir: Path, model: str | None = None, dim: int | None = None) -> LoadedIndex:

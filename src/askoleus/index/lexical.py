@@ -10,6 +10,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
+PREFIX = 5
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 STOPWORDS = frozenset(
     [
@@ -160,6 +161,7 @@ class LexicalIndex:
     def __init__(self, bm25: bm25s.BM25, size: int) -> None:
         self.bm25 = bm25
         self.size = size
+        self._prefixes: set[str] | None = None
 
     @classmethod
     def build(cls, texts: list[str]) -> LexicalIndex:
@@ -169,6 +171,19 @@ class LexicalIndex:
         if corpus:
             bm25.index(corpus, show_progress=False)
         return cls(bm25, len(texts))
+
+    def knows(self, word: str) -> bool:
+        """Whether a word occurs in any indexed text, as its stem or by its first PREFIX letters.
+
+        The prefix lets "lighter" match "lightens" and "magnesum" match "magnesium", which the
+        stemmer keeps apart.
+        """
+        vocab = getattr(self.bm25, "vocab_dict", None) or {}
+        if any(t in vocab for t in tokenize(word)):
+            return True
+        if self._prefixes is None:
+            self._prefixes = {t[:PREFIX] for t in vocab if len(t) >= PREFIX}
+        return len(word) >= PREFIX and word.lower()[:PREFIX] in self._prefixes
 
     def search(self, query: str) -> tuple[np.ndarray, float]:
         """BM25 score of every chunk for query, and the best score a chunk could reach for it.

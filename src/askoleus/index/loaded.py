@@ -11,11 +11,11 @@ from typing import Any
 import faiss
 import numpy as np
 
-from askoleus.documents import Chunk, Reference
+from askoleus.documents import Chunk, PageSection, Reference, is_web_url
 from askoleus.errors import IndexCorrupt
 from .dense import load_dense
 from .lexical import LexicalIndex
-from .sections import HEADINGS, SectionMap, heading_cache, section_map
+from .sections import HEADINGS, SectionMap, section_map
 from .store import verify_generation
 
 CHUNKS = "chunks.jsonl"
@@ -24,6 +24,7 @@ SENTENCES = "sentences.npy"
 DENSE = "dense.faiss"
 LEXICAL = "lexical"
 ARTICLES = "articles.json"
+REQUIRED = (CHUNKS, VECTORS, SENTENCES, DENSE, ARTICLES)
 
 
 @dataclass
@@ -35,7 +36,7 @@ class ArticleInfo:
     url: str
     source: str
     references: list[Reference] = field(default_factory=list)
-    sections: list[dict[str, Any]] = field(default_factory=list)
+    sections: list[PageSection] = field(default_factory=list)
     disclaimer: str | None = None
 
 
@@ -70,10 +71,6 @@ class LoadedIndex:
         """Every chunk's kind, for filtering candidates without a Python loop."""
         return np.array([c.kind for c in self.chunks], dtype=object)
 
-    def heading_cache(self) -> dict[str, np.ndarray]:
-        """Heading cache: heading text hash → heading vector."""
-        return heading_cache(self.sections, self.headings)
-
 
 def read_chunks(path: Path) -> tuple[list[Chunk], list[str], list[list[tuple[int, int]]]]:
     """Chunks, their embed-text hashes and sentence spans from chunks.jsonl."""
@@ -89,7 +86,7 @@ def read_chunks(path: Path) -> tuple[list[Chunk], list[str], list[list[tuple[int
 
 def load_generation(gen_dir: Path, model: str | None = None, dim: int | None = None) -> LoadedIndex:
     """Verify and load a generation; IndexCorrupt on any mismatch."""
-    manifest = verify_generation(gen_dir, model, dim)
+    manifest = verify_generation(gen_dir, model, dim, required=REQUIRED)
     name = gen_dir.name
     try:
         chunks, hashes, spans = read_chunks(gen_dir / CHUNKS)
@@ -106,13 +103,16 @@ def load_generation(gen_dir: Path, model: str | None = None, dim: int | None = N
                 a["url"],
                 a["source"],
                 [Reference(**r) for r in a.get("references", [])],
-                a.get("sections", []),
+                [PageSection.from_dict(sec) for sec in a.get("sections", [])],
                 a.get("disclaimer"),
             )
             for a in raw_articles
         }
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorrupt(f"generation {name} cannot be loaded: {type(exc).__name__}") from exc
+    unsafe = next((c.id for c in chunks if not is_web_url(c.url)), None)
+    if unsafe is not None:  # only http(s) links ever reach a reader, whatever built the generation
+        raise IndexCorrupt(f"generation {name}: chunk {unsafe} links to a non-http(s) url")
     n = len(chunks)
     counts = (manifest["counts"]["chunks"], vectors.shape[0], dense.ntotal, lexical.size)
     if any(c != n for c in counts):

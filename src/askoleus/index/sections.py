@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from askoleus.documents import Chunk
-from askoleus.embed import Embedder, text_hash
 
 HEADINGS = "headings.npy"
 HEADINGS_FORMAT = "heading-text-v1"  # part of the build fingerprint: a change rewrites headings.npy
@@ -67,37 +66,6 @@ def section_map(chunks: Sequence[Chunk]) -> SectionMap:
     return SectionMap(of_chunk, members, offsets, headings, art, starts)
 
 
-def heading_vectors(
-    sections: SectionMap, embedder: Embedder, cache: dict[str, np.ndarray], batch_size: int, dim: int
-) -> tuple[np.ndarray, int]:
-    """One normalised vector per section heading, and how many were embedded (the rest are cached)."""
-    hashes = [text_hash(h) for h in sections.headings]
-    missing = sorted({h: t for h, t in zip(hashes, sections.headings, strict=True) if h not in cache}.items())
-    if missing:
-        fresh = embedder.encode([t for _, t in missing], batch_size=batch_size)
-        cache = {**cache, **{h: fresh[i] for i, (h, _) in enumerate(missing)}}
-    if not hashes:
-        return np.zeros((0, dim), dtype=np.float32), 0
-    return np.stack([cache[h] for h in hashes]).astype(np.float32), len(missing)
-
-
-def heading_cache(sections: SectionMap, vectors: np.ndarray | None) -> dict[str, np.ndarray]:
-    """Heading text hash → vector, from a loaded generation (the build's cache)."""
-    if vectors is None:
-        return {}
-    return {text_hash(h): vectors[i] for i, h in enumerate(sections.headings)}
-
-
 def save_headings(vectors: np.ndarray, path: Path) -> None:
     """Write the heading vectors (float32, one row per section)."""
     np.save(path, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
-
-
-def write_headings(
-    out: Path, chunks: Sequence[Chunk], embedder: Embedder, cache: dict[str, np.ndarray], batch_size: int
-) -> dict[str, object]:
-    """Embed (or reuse) every section's heading vector into out/headings.npy; returns manifest info."""
-    sections = section_map(chunks)
-    vectors, embedded = heading_vectors(sections, embedder, cache, batch_size, embedder.dim)
-    save_headings(vectors, out / HEADINGS)
-    return {"count": sections.size, "headings": HEADINGS_FORMAT, "embedded": embedded}

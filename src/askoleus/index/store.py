@@ -7,10 +7,11 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,11 @@ TMP = "tmp"
 LOCK = ".build.lock"
 ACTIVATED = ".activated"  # marker (outside the manifest) that a generation has been current once
 FORMAT_VERSION = 1
+# What new_generation_id() writes, with room for ids made by hand; anything else in CURRENT is garbage.
+_GENERATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_MAX_POINTER_BYTES = 256
+
+Verifier = Callable[[Path], Any]
 
 
 def sha256_file(path: Path) -> str:
@@ -79,11 +85,36 @@ class IndexStore:
     # -- reading ---------------------------------------------------------------------------
     def current_id(self) -> str | None:
         """The id CURRENT points to, or None if there is no usable pointer."""
+        return self.pointer()[0]
+
+    def pointer(self) -> tuple[str | None, str]:
+        """The generation CURRENT names, or None and why it is unusable ("" when there is no CURRENT)."""
         try:
-            gen = (self.root / CURRENT).read_text(encoding="utf-8").strip()
-        except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
-            return None
-        return gen if gen and (self.generations / gen).is_dir() and "/" not in gen else None
+            with (self.root / CURRENT).open("rb") as f:
+                raw = f.read(_MAX_POINTER_BYTES + 1)
+        except FileNotFoundError:
+            return None, ""
+        except OSError as exc:
+            return None, f"CURRENT cannot be read ({exc.strerror or type(exc).__name__})"
+        try:
+            gen = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            return None, "CURRENT is not text"
+        if len(raw) > _MAX_POINTER_BYTES or not _GENERATION_ID.match(gen):
+            return None, "CURRENT does not hold a generation id"
+        if not self.is_generation(gen):
+            return None, f"CURRENT names generation {gen}, which is not in {self.generations}"
+        return gen, ""
+
+    def is_generation(self, gen: str) -> bool:
+        """gen is a well-formed id of a real directory inside generations/ (a symlink out is refused)."""
+        if not _GENERATION_ID.match(gen):
+            return False
+        path = self.generations / gen
+        try:
+            return path.is_dir() and path.resolve().parent == self.generations.resolve()
+        except OSError:
+            return False
 
     def current_dir(self) -> Path:
         """Directory of the current generation; IndexNotFound when there is none."""
@@ -96,15 +127,19 @@ class IndexStore:
         """All complete generation ids, oldest first."""
         if not self.generations.is_dir():
             return []
-        return sorted(p.name for p in self.generations.iterdir() if p.is_dir() and (p / MANIFEST).exists())
+        return sorted(
+            p.name for p in self.generations.iterdir() if self.is_generation(p.name) and (p / MANIFEST).exists()
+        )
 
-    def status(self) -> list[GenerationInfo]:
-        """Every generation with its validity, newest first."""
+    def status(self, verify: Verifier | None = None) -> list[GenerationInfo]:
+        """Every generation with its validity, newest first; verify is what the server runs (default: checksums)."""
+        check = verify or verify_generation
         current = self.current_id()
         out = []
         for gen in reversed(self.ids()):
             try:
-                m = verify_generation(self.generations / gen)
+                check(self.generations / gen)
+                m = read_manifest(self.generations / gen)
                 out.append(
                     GenerationInfo(
                         gen,
@@ -150,22 +185,26 @@ class IndexStore:
         fsync_path(self.root)
         (self.generations / gen / ACTIVATED).touch()
 
-    def rollback(self) -> str:
+    def rollback(self, verify: Verifier | None = None) -> str:
         """Make the newest valid generation that was current before, and is older, current; returns its id.
 
         Generations a crashed build completed but never activated are not rollback targets.
         """
+        check = verify or verify_generation
         current = self.current_id()
-        ids = [g for g in self.ids() if (self.generations / g / ACTIVATED).exists()]
-        older = [g for g in ids if current is None or g < current]
+        older = [g for g in self.activated() if current is None or g < current]
         for gen in reversed(older):
             try:
-                verify_generation(self.generations / gen)
+                check(self.generations / gen)
             except IndexCorrupt:
                 continue
             self.activate(gen)
             return gen
         raise IndexNotFound("no valid older generation to roll back to")
+
+    def activated(self) -> list[str]:
+        """Generations that have been current at some time, oldest first."""
+        return [g for g in self.ids() if (self.generations / g / ACTIVATED).exists()]
 
     def prune(self, keep: int) -> list[str]:
         """Delete all but the newest `keep` generations, never the current one; returns removed ids."""
@@ -243,11 +282,34 @@ def read_manifest(gen_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def verify_generation(gen_dir: Path, model: str | None = None, dim: int | None = None) -> dict[str, Any]:
+def _artifact_path(gen_dir: Path, rel: object) -> Path:
+    """gen_dir/rel, refused before anything is opened when rel is not a plain relative path inside gen_dir."""
+    name = gen_dir.name
+    if not isinstance(rel, str) or not rel or "\\" in rel or "\x00" in rel:
+        raise IndexCorrupt(f"generation {name}: an artifact path in the manifest is malformed")
+    parts = Path(rel).parts
+    if Path(rel).is_absolute() or ".." in parts or not parts:
+        raise IndexCorrupt(f"generation {name}: an artifact path in the manifest leaves the generation directory")
+    path = gen_dir / rel
+    if not path.resolve().is_relative_to(gen_dir.resolve()):  # a symlink inside the generation pointing out
+        raise IndexCorrupt(f"generation {name}: artifact {rel} leaves the generation directory")
+    return path
+
+
+def verify_generation(
+    gen_dir: Path, model: str | None = None, dim: int | None = None, required: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Check every artifact's size and sha256, and the model; returns the manifest or raises IndexCorrupt."""
     manifest = read_manifest(gen_dir)
     name = gen_dir.name
     try:
+        if not isinstance(manifest["artifacts"], dict):
+            raise TypeError
+        if not manifest["artifacts"]:
+            raise IndexCorrupt(f"generation {name}: manifest.json lists no artifacts")
+        missing = [r for r in required if r not in manifest["artifacts"]]
+        if missing:
+            raise IndexCorrupt(f"generation {name}: manifest.json does not list {', '.join(missing)}")
         # the fields status() and load_generation() read must exist with the right types
         fields = (
             manifest["model"]["name"],
@@ -257,9 +319,10 @@ def verify_generation(gen_dir: Path, model: str | None = None, dim: int | None =
         )
         if not isinstance(fields[0], str) or not all(type(v) is int for v in fields[1:]):
             raise TypeError
+        paths = {rel: _artifact_path(gen_dir, rel) for rel in manifest["artifacts"]}
         for rel, meta in manifest["artifacts"].items():
-            path = gen_dir / rel
-            if ".." in Path(rel).parts or not path.is_file():
+            path = paths[rel]
+            if not path.is_file():
                 raise IndexCorrupt(f"generation {name}: artifact {rel} is missing")
             if path.stat().st_size != meta["bytes"]:
                 raise IndexCorrupt(f"generation {name}: artifact {rel} has the wrong size (truncated?)")

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
-from askoleus.documents import Article, Block, Kind, Reference, Section
+from askoleus.documents import Article, Block, Kind, Reference, Section, is_web_url
 from askoleus.errors import IngestError
 from .references import parse_reference
 
@@ -23,6 +23,13 @@ HEADING_MAX_CHARS = 120
 _DISCLAIMER_RE = re.compile(
     r"(?:This|These)\s+statements?\s+(?:has|have)\s+not\s+been\s+evaluated\s+by\s+the\s+"
     r"(?:U\.?\s?S\.?\s+)?(?:Food\s+(?:and|&)\s+Drug\s+Administration|FDA)",
+    re.IGNORECASE,
+)
+# Where the disclaimer ends: its first sentence, then the standard "not intended to diagnose" one if it follows.
+_DISCLAIMER_END_RE = re.compile(
+    r"(?:\s*\((?:U\.?\s?S\.?\s+)?FDA\))?\s*[.!]?"
+    r"(?:\s*(?:This|These)\s+products?\s+(?:is|are)\s+not\s+intended\s+to\s+diagnose,?\s+treat,?\s+cure,?\s+"
+    r"or\s+prevent\s+any\s+diseases?\s*[.!]?)?",
     re.IGNORECASE,
 )
 _REFERENCES_HEADING_RE = re.compile(
@@ -48,6 +55,7 @@ _CTA_MAX_WORDS = 8
 _CTA_SECTION_MAX_WORDS = 80
 _CTA_SECTION_MAX_BLOCKS = 4
 _KIND_PRIORITY: tuple[Kind, ...] = ("body", "references", "promo", "disclaimer")
+_TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 
 
 @dataclass(frozen=True)
@@ -140,9 +148,11 @@ def title_from_stem(source: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def one_line(text: str) -> str:
-    """Squash a (possibly multi-line) message to one line."""
-    return normalise(text)
+def is_true(value: object) -> bool:
+    """A yes/no metadata value (front matter or <meta>): True, "true", "yes", "on" or 1."""
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, (str, int)) and str(value).strip().lower() in _TRUE_WORDS
 
 
 def line_starts(raw: str) -> list[int]:
@@ -197,21 +207,36 @@ def is_disclaimer(text: str) -> bool:
     return bool(_DISCLAIMER_RE.search(text))
 
 
-def split_disclaimer(para: Para, raw: str) -> tuple[Para | None, Para | None]:
-    """Split a paragraph into (text before the disclaimer, the disclaimer); either may be None."""
+def split_disclaimer(para: Para, raw: str) -> tuple[Para | None, Para | None, Para | None]:
+    """Split a paragraph into (text before the disclaimer, the disclaimer, text after it); each may be None."""
     m = _DISCLAIMER_RE.search(para.text)
     if not m:
-        return para, None
-    before_text, disc_text = normalise(para.text[: m.start()]), normalise(para.text[m.start() :])
+        return para, None, None
+    stop = _end_of_disclaimer(para.text, m.end(), len(para.text))
+    before_text = normalise(para.text[: m.start()])
+    disc_text = normalise(para.text[m.start() : stop])
+    after_text = normalise(para.text[stop:])
     # Split the span too when the phrase is literally in the source (always for txt).
     rm = _DISCLAIMER_RE.search(raw, para.start, para.end)
-    cut = rm.start() if rm else None
-    before_end = cut if cut is not None else para.end
-    while cut is not None and before_end > para.start and raw[before_end - 1].isspace():
+    if rm:
+        disc_start, disc_end = rm.start(), _end_of_disclaimer(raw, rm.end(), para.end)
+    else:
+        disc_start, disc_end = para.start, para.end
+    before_end = disc_start if rm else para.end
+    while rm and before_end > para.start and raw[before_end - 1].isspace():
         before_end -= 1
+    after_start = disc_end if rm else para.start
+    while rm and after_start < para.end and raw[after_start].isspace():
+        after_start += 1
     before = Para(before_text, para.start, before_end, para.number) if not is_separator(before_text) else None
-    disc = Para(disc_text, cut if cut is not None else para.start, para.end)
-    return before, disc
+    after = Para(after_text, after_start, para.end) if not is_separator(after_text) else None
+    return before, Para(disc_text, disc_start, disc_end), after
+
+
+def _end_of_disclaimer(text: str, pos: int, end: int) -> int:
+    """Where the disclaimer that matched up to pos ends (text after it is the article's again)."""
+    m = _DISCLAIMER_END_RE.match(text, pos, end)
+    return m.end() if m else pos
 
 
 def _promo_heading(text: str) -> str:
@@ -223,8 +248,8 @@ def _promo_heading(text: str) -> str:
 
 
 @dataclass
-class _Draft:
-    """A section under construction: heading, level, explicit anchor, its paragraphs."""
+class _OpenSection:
+    """A section while it is assembled: heading, level, explicit anchor, its paragraphs and blocks."""
 
     heading: str
     level: int
@@ -233,84 +258,94 @@ class _Draft:
     blocks: list[Block] = field(default_factory=list)
 
 
-def _group(title: str, items: list[Item]) -> list[_Draft]:
+def _group(title: str, items: list[Item]) -> list[_OpenSection]:
     """Split the flat item list into sections; text before the first heading is the intro."""
-    drafts = [_Draft(title, 0, None)]
+    sections = [_OpenSection(title, 0, None)]
     for item in items:
         if isinstance(item, Heading):
-            drafts.append(_Draft(item.text, item.level, item.anchor))
+            sections.append(_OpenSection(item.text, item.level, item.anchor))
         else:
-            drafts[-1].paras.append(item)
-    return drafts
+            sections[-1].paras.append(item)
+    return sections
 
 
-def _classify(draft: _Draft, raw: str, references: list[Reference], disclaimers: list[str]) -> None:
-    """Turn a section's paragraphs into typed blocks, collecting references and disclaimers."""
-    in_refs = draft.level > 0 and is_references_heading(draft.heading)
-    for para in draft.paras:
-        if is_separator(para.text):
-            continue
-        before, disc = split_disclaimer(para, raw)
-        if before is not None:
-            kind: Kind = "body"
-            n = before.number if before.number is not None else len(references) + 1
-            ref = parse_reference(n, before.text) if in_refs else None
-            # A dated entry is a reference even if its title says "newsletter".
-            if is_promo(before.text) and not (ref and ref.year):
-                kind = "promo"
-            elif ref is not None:
-                kind = "references"
-                references.append(ref)
-            draft.blocks.append(Block(kind, before.text, before.start, before.end))
-        if disc is not None:
-            disclaimers.append(disc.text)
-            draft.blocks.append(Block("disclaimer", disc.text, disc.start, disc.end))
-    _mark_cta_box(draft, in_refs)
+def _classify(section: _OpenSection, raw: str, references: list[Reference], disclaimers: list[str]) -> None:
+    """Turn a section's paragraphs into typed blocks, collecting references and disclaimers.
+
+    The disclaimer closes a Sources list: text after it is classified as prose again, never dropped.
+    """
+    refs_heading = section.level > 0 and is_references_heading(section.heading)
+    in_refs = refs_heading
+    for para in section.paras:
+        rest: Para | None = para
+        while rest is not None and not is_separator(rest.text):
+            before, disc, rest = split_disclaimer(rest, raw)
+            if before is not None:
+                section.blocks.append(_block(before, in_refs, references))
+            if disc is not None:
+                disclaimers.append(disc.text)
+                section.blocks.append(Block("disclaimer", disc.text, disc.start, disc.end))
+                in_refs = False
+    _mark_cta_box(section, refs_heading)
 
 
-def _mark_cta_box(draft: _Draft, in_refs: bool) -> None:
+def _block(para: Para, in_refs: bool, references: list[Reference]) -> Block:
+    """A paragraph as a body, promo or references block (a reference is also added to references)."""
+    kind: Kind = "body"
+    n = para.number if para.number is not None else len(references) + 1
+    ref = parse_reference(n, para.text) if in_refs else None
+    # A dated entry is a reference even if its title says "newsletter".
+    if is_promo(para.text) and not (ref and ref.year):
+        kind = "promo"
+    elif ref is not None:
+        kind = "references"
+        references.append(ref)
+    return Block(kind, para.text, para.start, para.end)
+
+
+def _mark_cta_box(section: _OpenSection, in_refs: bool) -> None:
     """A short section that contains a shop call-to-action is a promo box as a whole."""
-    if in_refs or draft.level == 0 or not any(is_cta_line(b.text) for b in draft.blocks):
+    if in_refs or section.level == 0 or not any(is_cta_line(b.text) for b in section.blocks):
         return
-    others = [b for b in draft.blocks if b.kind == "body"]
+    others = [b for b in section.blocks if b.kind == "body"]
     words = sum(len(b.text.split()) for b in others)
     if len(others) <= _CTA_SECTION_MAX_BLOCKS and words <= _CTA_SECTION_MAX_WORDS:
-        draft.blocks = [replace(b, kind="promo") if b.kind == "body" else b for b in draft.blocks]
+        section.blocks = [replace(b, kind="promo") if b.kind == "body" else b for b in section.blocks]
 
 
-def _lift(draft: _Draft) -> list[_Draft]:
+def _lift(section: _OpenSection) -> list[_OpenSection]:
     """Move runs of promo or disclaimer blocks out of a section with weightier text into their own.
 
     The lifted sections follow the section they came from, so a body section keeps only body
     text and the promo box or disclaimer can be told apart (and skipped) by its section kind.
     """
-    present = {b.kind for b in draft.blocks}
+    present = {b.kind for b in section.blocks}
     main = next((k for k in _KIND_PRIORITY if k in present), None)
     liftable = {k for k in ("promo", "disclaimer") if k in present and k != main}
     if not liftable:
-        return [draft]
+        return [section]
     kept: list[Block] = []
-    lifted: list[_Draft] = []
+    lifted: list[_OpenSection] = []
     run: list[Block] = []
-    level = max(draft.level, 2)
-    for block in draft.blocks + [Block("body", "", 0, 0)]:  # sentinel closes the last run
+    level = max(section.level, 2)
+    for block in [*section.blocks, Block("body", "", 0, 0)]:  # sentinel closes the last run
         if run and block.kind != run[0].kind:
             heading = "Disclaimer" if run[0].kind == "disclaimer" else _promo_heading(run[0].text)
-            lifted.append(_Draft(heading, level, None, blocks=run))
+            lifted.append(_OpenSection(heading, level, None, blocks=run))
             run = []
         if block.kind in liftable:
             run.append(block)
         elif block.text:
             kept.append(block)
-    draft.blocks = kept
-    return [draft, *lifted]
+    section.blocks = kept
+    return [section, *lifted]
 
 
-def _assign_anchors(drafts: list[_Draft]) -> list[str]:
+def _assign_anchors(sections: list[_OpenSection]) -> list[str]:
     """Anchors in document order: explicit ids kept, slugs de-duplicated with -2, -3 …"""
-    used = {d.anchor for d in drafts if d.anchor}
+    used = {d.anchor for d in sections if d.anchor}
     anchors: list[str] = []
-    for d in drafts:
+    for d in sections:
         if d.anchor:
             anchors.append(d.anchor)
             continue
@@ -328,19 +363,21 @@ def build_article(parsed: Parsed, raw: str, *, source: str, fmt: str, site_url: 
     title = normalise(parsed.title or "") or title_from_stem(source)
     references: list[Reference] = []
     disclaimers: list[str] = []
-    drafts = _group(title, parsed.items)
-    for d in drafts:
-        _classify(d, raw, references, disclaimers)
-    drafts = [lifted for d in drafts for lifted in _lift(d)]
-    anchors = _assign_anchors(drafts)
+    open_sections = _group(title, parsed.items)
+    for sec in open_sections:
+        _classify(sec, raw, references, disclaimers)
+    open_sections = [lifted for sec in open_sections for lifted in _lift(sec)]
+    anchors = _assign_anchors(open_sections)
     sections = [
-        Section(heading=d.heading, anchor=a, level=d.level, blocks=d.blocks)
-        for d, a in zip(drafts, anchors)
-        if d.blocks
+        Section(heading=sec.heading, anchor=a, level=sec.level, blocks=sec.blocks)
+        for sec, a in zip(open_sections, anchors, strict=True)
+        if sec.blocks
     ]
     if not sections:
         raise IngestError(source, "no text content")
     aid = article_id(parsed.slug, source)
+    if parsed.url is not None and not is_web_url(parsed.url):
+        raise IngestError(source, f"url must be an absolute http(s) address, not {parsed.url[:60]!r}")
     return Article(
         id=aid,
         title=title,

@@ -9,7 +9,7 @@ import lxml.html
 from lxml import etree
 
 from askoleus.errors import IngestError
-from .common import Heading, Item, Para, Parsed, line_span, line_starts, normalise
+from .common import Heading, Item, Para, Parsed, is_true, line_span, line_starts, normalise
 
 _NOISE_TAGS = frozenset(
     [
@@ -72,7 +72,6 @@ _INLINE = frozenset(
     ]
 )
 _TITLE_SEPARATORS = (" \u2014 ", " | ")
-_TRUE = {"true", "yes", "on", "1"}
 _FIRST_HEADING = "(.//*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6])[1]"
 
 
@@ -289,7 +288,7 @@ def parse_html(raw: str, source: str) -> Parsed:
     """Parse an HTML page into items; title from the first <h1>, else <title>."""
     root = _parse(raw, source)
     element_lines = sorted({el.sourceline for el in root.iter() if el.sourceline})
-    draft = (_meta(root, "draft") or "").lower() in _TRUE
+    draft = is_true(_meta(root, "draft"))
     page_title = _page_title(root)
     _drop_noise(root, drop_headers=False)
     content = _content_root(root)

@@ -11,11 +11,10 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from askoleus.errors import IngestError
-from .common import Heading, Item, Para, Parsed, line_span, line_starts, normalise, one_line
+from .common import Heading, Item, Para, Parsed, is_true, line_span, line_starts, normalise
 from .html import fragment_text
 
 _MD = MarkdownIt("commonmark").enable("table")
-_TRUE = {"true", "yes", "on", "1"}
 
 
 def _front_matter(raw: str, source: str) -> tuple[dict[str, Any], int]:
@@ -32,7 +31,7 @@ def _front_matter(raw: str, source: str) -> tuple[dict[str, Any], int]:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         problem = getattr(e, "problem", None) or getattr(e, "context", None) or type(e).__name__
         line = mark.line + 2 if mark is not None else 1  # +1 for 1-based, +1 for the opening ---
-        raise IngestError(source, f"invalid YAML front matter: {one_line(str(problem))}", line=line) from None
+        raise IngestError(source, f"invalid YAML front matter: {normalise(str(problem))}", line=line) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -56,12 +55,6 @@ def _tags(value: Any) -> list[str]:
     if not isinstance(value, list):
         return []
     return [tag for tag in (_str(v) for v in value) if tag]
-
-
-def _draft(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return isinstance(value, (str, int)) and str(value).strip().lower() in _TRUE
 
 
 def _inline_text(token: Token) -> str:
@@ -167,5 +160,5 @@ def parse_md(raw: str, source: str) -> Parsed:
         url=_str(meta.get("url")),
         date=_str(meta.get("date")),
         tags=_tags(meta.get("tags")),
-        draft=_draft(meta.get("draft")),
+        draft=is_true(meta.get("draft")),
     )

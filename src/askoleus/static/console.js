@@ -10,33 +10,63 @@
 
   // ------------------------------------------------------------ helpers
 
+  // ---- shared:begin — this block is identical in widget.js and console.js (a test compares them)
+
+  /** A DOM element: attrs (text, class, or attributes; null/false skipped, true = empty) and child nodes or text. */
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
     if (attrs) {
       Object.keys(attrs).forEach(function (k) {
         var v = attrs[k];
         if (v == null || v === false) return;
-        if (k === "text") node.textContent = v;
-        else if (k === "class") node.className = v;
+        if (/^on/i.test(k)) throw new Error("el(): no inline event handlers (" + k + "); use addEventListener");
+        if (k === "text") node.textContent = String(v);
+        else if (k === "class") node.className = String(v);
         else node.setAttribute(k, v === true ? "" : String(v));
       });
     }
     (children || []).forEach(function (c) {
-      if (c == null) return;
+      if (c == null || c === false) return;
       node.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
     });
     return node;
   }
 
+  /** Any value as display text: null and undefined become "". */
   function str(v) { return v == null ? "" : String(v); }
 
-  function safeUrl(raw) {
-    if (typeof raw !== "string" || !raw) return null;
-    try {
-      var u = new URL(raw, location.href);
-      return u.protocol === "http:" || u.protocol === "https:" ? u.href : null;
-    } catch (e) { return null; }
+  /** The URL if it may become a link: http(s) only (no javascript:, data:, …) and, given origins, one of them. */
+  function safeUrl(raw, origins) {
+    if (typeof raw !== "string" || !raw.trim()) return null;
+    var u;
+    try { u = new URL(raw, location.href); } catch (e) { return null; }
+    if (u.protocol !== "http:" && u.protocol !== "https:") return null;
+    if (origins && origins.indexOf(u.origin) === -1) return null;
+    return u.href;
   }
+
+  /** The API's JSON error shape {"error": {code, message, request_id}} as plain strings ("" when absent). */
+  function apiError(body) {
+    var e = body && typeof body === "object" && body.error && typeof body.error === "object" ? body.error : {};
+    return {
+      code: typeof e.code === "string" ? e.code : "",
+      message: typeof e.message === "string" ? e.message : "",
+      requestId: typeof e.request_id === "string" ? e.request_id : ""
+    };
+  }
+
+  /** sessionStorage that never throws (storage can be disabled): get gives null, set/remove do nothing. */
+  function storageGet(key) {
+    try { return sessionStorage.getItem(key); } catch (e) { return null; }
+  }
+  function storageSet(key, value) {
+    try { sessionStorage.setItem(key, value); } catch (e) { /* storage disabled */ }
+  }
+  function storageRemove(key) {
+    try { sessionStorage.removeItem(key); } catch (e) { /* storage disabled */ }
+  }
+
+  // ---- shared:end
 
   function link(url, text) {
     var href = safeUrl(url);
@@ -125,6 +155,20 @@
     }));
   }
 
+  /** The follow-up questions an answer offers the reader (the widget shows them as chips). */
+  function suggestionList(suggestions) {
+    var items = (Array.isArray(suggestions) ? suggestions : []).filter(function (q) { return typeof q === "string" && q; });
+    if (!items.length) return null;
+    return el("div", { class: "suggestions" }, [
+      el("h3", { text: "Suggested next questions (" + items.length + ")" }),
+      el("ul", null, items.map(function (q) { return el("li", { text: q }); }))
+    ]);
+  }
+
+  function langAttr(v) {
+    return typeof v === "string" && /^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$/i.test(v) ? v : null;
+  }
+
   function passageTable(caption, hits) {
     return table(caption, [
       { label: "#", cls: "num", cell: function (h, i) { return String(i + 1); } },
@@ -140,9 +184,7 @@
 
   // ------------------------------------------------------------ API
 
-  function key() {
-    try { return sessionStorage.getItem(KEY) || ""; } catch (e) { return ""; }
-  }
+  function key() { return storageGet(KEY) || ""; }
 
   function AuthError() { this.name = "AuthError"; }
 
@@ -163,10 +205,12 @@
       }
       if (!res.ok) {
         return res.text().then(function (t) {
-          var msg = "";
-          try { var j = JSON.parse(t); msg = j && j.error && j.error.message; } catch (e) { /* not JSON */ }
-          var err = new Error(msg || ("HTTP " + res.status));
+          var j = null;
+          try { j = JSON.parse(t); } catch (e) { /* not JSON */ }
+          var info = apiError(j);
+          var err = new Error(info.message || ("HTTP " + res.status));
           err.status = res.status;
+          err.requestId = info.requestId || res.headers.get("X-Request-ID") || "";
           throw err;
         });
       }
@@ -178,7 +222,7 @@
     return function (err) {
       if (err instanceof AuthError) return;
       var text = err && err.status === 429 ? "Too many requests — wait a moment and try again."
-        : err && err.status ? "The server answered " + err.status + ": " + err.message
+        : err && err.status ? "The server answered " + err.status + ": " + err.message + (err.requestId ? " (request " + err.requestId + ")" : "")
         : "Could not reach the server. Check your connection.";
       if (target) render(target, el("p", { class: "error", role: "alert", text: text }));
       else setNotice(text, "bad");
@@ -194,7 +238,7 @@
   }
 
   function logout(message) {
-    try { sessionStorage.removeItem(KEY); } catch (e) { /* ignore */ }
+    storageRemove(KEY);
     showApp(false);
     ["ask-result", "search-result", "recent-result", "gaps-result", "thumbs-result", "top-result"].forEach(function (id) {
       $(id).textContent = "";
@@ -217,7 +261,7 @@
       err.hidden = false;
       return;
     }
-    try { sessionStorage.setItem(KEY, value); } catch (x) { /* storage disabled: key lives for this call only */ }
+    storageSet(KEY, value);
     err.hidden = true;
     api("/v1/console/check").then(function () {
       start();
@@ -293,9 +337,11 @@
           el("div", { class: "answer-meta" }, [
             statusPill(r.status),
             el("span", { class: "muted small", text: "took " + num(r.took_ms, 0) + " ms · generation " + str(r.index_generation) }),
+            r.language ? el("span", { class: "muted small", text: "language " + str(r.language) }) : null,
             r.answer_id ? el("span", { class: "muted small mono", text: "answer " + str(r.answer_id) }) : null
           ]),
-          el("p", { class: "answer-text", text: str(r.answer) }),
+          el("p", { class: "answer-text", text: str(r.answer), lang: langAttr(r.language) }),
+          suggestionList(r.suggestions),
           Array.isArray(r.related) && r.related.length ? el("div", null, [
             el("h3", { text: "Related articles" }),
             el("ul", null, r.related.map(function (x) { return el("li", null, [link(x.url, str(x.title))]); }))

@@ -9,6 +9,10 @@
  *
  * Everything lives in one <askoleus-widget> element with an open shadow root: no global CSS,
  * no globals besides the element name, and no API-provided text is ever parsed as HTML.
+ *
+ * One file, in named parts: config · shared helpers (the same block as console.js) · widget
+ * helpers · styles · transport (fetch + SSE) · messages · state · rendering · accessibility
+ * (open/close, focus, scrolling) · controller · element.
  */
 (function () {
   "use strict";
@@ -16,10 +20,14 @@
   var TAG = "askoleus-widget";
   if (!window.customElements || !window.fetch || customElements.get(TAG)) return; // double inclusion guard
 
+  // ================================================================ config
+
   var SCRIPT = document.currentScript || findScript();
   var STORAGE_KEY = "askoleus.conversation";
   var TIMEOUT_MS = 20000;
   var DEFAULT_ACCENT = "#1f5f46";
+  var UI_LANG = "en"; // the language of the widget's own labels
+  var MAX_SUGGESTIONS = 3;
   var MARKER = /\[(\d{1,3})\]/g;
   var SVG_NS = "http://www.w3.org/2000/svg";
   var ICONS = {
@@ -63,24 +71,67 @@
 
   var CONFIG = readConfig(SCRIPT);
 
-  // ---------------------------------------------------------------- helpers
+  // ================================================================ shared helpers
 
+  // ---- shared:begin — this block is identical in widget.js and console.js (a test compares them)
+
+  /** A DOM element: attrs (text, class, or attributes; null/false skipped, true = empty) and child nodes or text. */
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
     if (attrs) {
-      for (var k in attrs) {
-        if (!Object.prototype.hasOwnProperty.call(attrs, k) || attrs[k] == null || attrs[k] === false) continue;
-        if (k === "text") node.textContent = attrs[k];
-        else if (k === "class") node.className = attrs[k];
-        else node.setAttribute(k, attrs[k] === true ? "" : String(attrs[k]));
-      }
+      Object.keys(attrs).forEach(function (k) {
+        var v = attrs[k];
+        if (v == null || v === false) return;
+        if (/^on/i.test(k)) throw new Error("el(): no inline event handlers (" + k + "); use addEventListener");
+        if (k === "text") node.textContent = String(v);
+        else if (k === "class") node.className = String(v);
+        else node.setAttribute(k, v === true ? "" : String(v));
+      });
     }
     (children || []).forEach(function (c) {
-      if (c == null) return;
-      node.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+      if (c == null || c === false) return;
+      node.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
     });
     return node;
   }
+
+  /** Any value as display text: null and undefined become "". */
+  function str(v) { return v == null ? "" : String(v); }
+
+  /** The URL if it may become a link: http(s) only (no javascript:, data:, …) and, given origins, one of them. */
+  function safeUrl(raw, origins) {
+    if (typeof raw !== "string" || !raw.trim()) return null;
+    var u;
+    try { u = new URL(raw, location.href); } catch (e) { return null; }
+    if (u.protocol !== "http:" && u.protocol !== "https:") return null;
+    if (origins && origins.indexOf(u.origin) === -1) return null;
+    return u.href;
+  }
+
+  /** The API's JSON error shape {"error": {code, message, request_id}} as plain strings ("" when absent). */
+  function apiError(body) {
+    var e = body && typeof body === "object" && body.error && typeof body.error === "object" ? body.error : {};
+    return {
+      code: typeof e.code === "string" ? e.code : "",
+      message: typeof e.message === "string" ? e.message : "",
+      requestId: typeof e.request_id === "string" ? e.request_id : ""
+    };
+  }
+
+  /** sessionStorage that never throws (storage can be disabled): get gives null, set/remove do nothing. */
+  function storageGet(key) {
+    try { return sessionStorage.getItem(key); } catch (e) { return null; }
+  }
+  function storageSet(key, value) {
+    try { sessionStorage.setItem(key, value); } catch (e) { /* storage disabled */ }
+  }
+  function storageRemove(key) {
+    try { sessionStorage.removeItem(key); } catch (e) { /* storage disabled */ }
+  }
+
+  // ---- shared:end
+
+  // ================================================================ widget helpers
 
   function icon(name, cls) {
     var svg = document.createElementNS(SVG_NS, "svg");
@@ -94,26 +145,26 @@
     return svg;
   }
 
-  function str(v) { return typeof v === "string" ? v : v == null ? "" : String(v); }
+  /** A link target the widget may use: http(s), and one of the data-site origins when those are set. */
+  function linkUrl(raw) { return safeUrl(raw, CONFIG.sites); }
 
-  /** The URL if it may become a clickable link (http/https and, with data-site, an allowed origin). */
-  function safeUrl(raw) {
-    if (typeof raw !== "string" || !raw) return null;
-    var u;
-    try { u = new URL(raw, location.href); } catch (e) { return null; }
-    if (u.protocol !== "http:" && u.protocol !== "https:") return null;
-    if (CONFIG.sites && CONFIG.sites.indexOf(u.origin) === -1) return null;
-    return u.href;
+  /** A BCP 47 language tag worth putting in lang="" (the API sends ISO 639-1, e.g. "de"), else null. */
+  function langTag(v) {
+    return typeof v === "string" && /^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$/i.test(v) ? v : null;
   }
 
-  function storageGet() {
-    try { return sessionStorage.getItem(STORAGE_KEY); } catch (e) { return null; }
-  }
-  function storageSet(v) {
-    try { sessionStorage.setItem(STORAGE_KEY, v); } catch (e) { /* storage disabled */ }
+  /** Up to MAX_SUGGESTIONS distinct, non-empty question strings. */
+  function suggestionList(v) {
+    var seen = {};
+    return (Array.isArray(v) ? v : []).map(function (s) { return typeof s === "string" ? s.trim() : ""; })
+      .filter(function (s) {
+        if (!s || s.length > 300 || seen[s]) return false;
+        seen[s] = true;
+        return true;
+      }).slice(0, MAX_SUGGESTIONS);
   }
 
-  /** Parse a colour with the browser and pick the text colour (white or ink) with more contrast. */
+  /** Relative luminance and contrast (WCAG) of [r, g, b] colours, to pick the text colour on the accent. */
   function luminance(rgb) {
     var c = rgb.map(function (v) {
       v /= 255;
@@ -130,7 +181,7 @@
     return m ? [+m[1], +m[2], +m[3]] : null;
   }
 
-  // ---------------------------------------------------------------- styles
+  // ================================================================ styles
 
   var CSS = [
     ":host { all: initial; }",
@@ -234,12 +285,16 @@
     ".error p { margin: 0; flex: 1 1 180px; }",
     ".retry { border: 1px solid #8a5a00; background: #ffffff; color: #4d2f00; border-radius: 8px; padding: 5px 12px; font-weight: 600; }",
     ".retry:disabled { opacity: .6; cursor: default; }",
+    ".error .ref { flex-basis: 100%; font-size: 11.5px; }",
 
     /* chips and composer */
     ".chips { display: flex; gap: 6px; flex-wrap: wrap; padding: 8px 14px 0; background: #f6f8f7; flex: none; }",
     ".chip { border: 1px solid var(--accent); background: #ffffff; color: #14553c; border-radius: 16px;",
     "  padding: 5px 11px; font-size: 13px; text-align: left; line-height: 1.3; }",
     ".chip:hover { background: #eef5f1; }",
+    ".suggest { margin: 10px 0 0; }",
+    ".suggest-label { margin: 0 0 6px; font-size: 12.5px; font-weight: 600; color: #4a5651; }",
+    ".suggest-row { display: flex; gap: 6px; flex-wrap: wrap; }",
     ".form { display: flex; gap: 8px; align-items: flex-end; padding: 10px 12px 12px; border-top: 1px solid #e3e8e6;",
     "  background: #ffffff; flex: none; }",
     ".form textarea { flex: 1; resize: none; min-height: 44px; max-height: 120px; padding: 11px 12px;",
@@ -280,9 +335,9 @@
     shadow.appendChild(el("style", { text: CSS }));
   }
 
-  // ---------------------------------------------------------------- SSE
+  // ================================================================ transport (fetch + SSE)
 
-  /** Incremental server-sent-events parser: feed() text chunks, get {event, data} objects. */
+  /** Incremental server-sent-events parser: feed() text chunks, get (event, parsed JSON data) calls. */
   function SSEParser(onEvent) {
     var buffer = "";
     function dispatch(block) {
@@ -317,12 +372,14 @@
     };
   }
 
+  /** A non-2xx answer: status, the parsed JSON body (or null) and Retry-After. */
   function HttpError(status, body, retryAfter) {
     this.name = "HttpError";
     this.status = status;
     this.body = body;
     this.retryAfter = retryAfter;
   }
+  /** An `error` event inside a 200 stream, or a stream that ended without any text. */
   function StreamError(body) {
     this.name = "StreamError";
     this.body = body;
@@ -334,38 +391,162 @@
     }, function () { return null; });
   }
 
-  // ---------------------------------------------------------------- the element
-
-  var mounted = new WeakSet();
-
-  class AskOleusWidget extends HTMLElement {
-    connectedCallback() {
-      if (mounted.has(this)) return;
-      mounted.add(this);
-      var shadow = this.attachShadow({ mode: "open" });
-      applyStyles(shadow);
-      build(shadow);
-    }
+  function postJson(path, body, extra) {
+    var opts = {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+      credentials: "omit",
+      mode: "cors"
+    };
+    for (var k in extra || {}) if (Object.prototype.hasOwnProperty.call(extra, k)) opts[k] = extra[k];
+    return fetch(CONFIG.api + path, opts);
   }
 
-  function build(shadow) {
-    var state = {
+  /**
+   * Ask over /v1/ask/stream. `on` gets meta(data), delta(text), disclaimer(text), done(data) as the
+   * events arrive; the promise resolves when the stream ends and rejects with HttpError, StreamError,
+   * or the fetch failure (offline, aborted).
+   */
+  function streamAnswer(body, on, signal) {
+    return postJson("/v1/ask/stream", body, {
+      headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
+      signal: signal
+    }).then(function (res) {
+      if (!res.ok) {
+        return readJson(res).then(function (j) {
+          throw new HttpError(res.status, j, res.headers.get("Retry-After"));
+        });
+      }
+      return consumeStream(res, on);
+    });
+  }
+
+  function consumeStream(res, on) {
+    var failure = null, gotText = false;
+    var parser = SSEParser(function (name, data) {
+      if (failure) return;
+      data = data && typeof data === "object" ? data : {};
+      if (name === "meta") on.meta(data);
+      else if (name === "delta") { var t = str(data.text); if (t) { gotText = true; on.delta(t); } }
+      else if (name === "disclaimer") on.disclaimer(str(data.disclaimer));
+      else if (name === "done") on.done(data);
+      else if (name === "error") failure = new StreamError(data);
+    });
+    function finish() {
+      parser.end();
+      if (failure) throw failure;
+      if (!gotText) throw new StreamError(null);
+    }
+    if (!res.body || !res.body.getReader) {
+      return res.text().then(function (t) { parser.feed(t); finish(); });
+    }
+    var reader = res.body.getReader();
+    var decoder = new TextDecoder();
+    function pump() {
+      return reader.read().then(function (r) {
+        if (r.done) {
+          parser.feed(decoder.decode());
+          finish();
+          return;
+        }
+        parser.feed(decoder.decode(r.value, { stream: true }));
+        if (failure) { try { reader.cancel(); } catch (e) { /* ignore */ } throw failure; }
+        return pump();
+      });
+    }
+    return pump();
+  }
+
+  function sendFeedback(answerId, rating) {
+    return postJson("/v1/feedback", { answer_id: answerId, rating: rating }).then(function (res) {
+      if (!res.ok) throw new HttpError(res.status, null, null);
+    });
+  }
+
+  // ================================================================ messages
+
+  var MSG = {
+    timeout: "That took too long. Please try again.",
+    tooLong: "That question is too long — please shorten it and try again.",
+    rejected: "We couldn't accept that question — please rephrase it.",
+    busy: "We're busy right now — please try again in a moment.",
+    server: "Something went wrong on our side. Please try again in a moment.",
+    offline: "You're offline. Check your connection and try again.",
+    unreachable: "You're offline or we can't be reached right now. Check your connection and try again.",
+    waitDone: "Thanks for waiting — you can ask again now."
+  };
+
+  function waitText(seconds) {
+    return "Too many questions — please wait " + seconds + " second" + (seconds === 1 ? "" : "s") + ", then try again.";
+  }
+
+  /** A 4xx message that is about the question's length (the API's 422 "longer than N characters"). */
+  function isLengthProblem(message) {
+    return /\b(too long|longer than|at most \d+ char)/i.test(message);
+  }
+
+  /**
+   * What to tell the reader about a failed ask: {text, wait (seconds to count down, 429 only),
+   * ref (the request id of a server-side failure, for support)}.
+   */
+  function describeError(err, timedOut) {
+    if (timedOut) return { text: MSG.timeout, wait: 0, ref: "" };
+    if (err instanceof HttpError) {
+      var info = apiError(err.body);
+      var s = err.status;
+      if (s === 429) {
+        var wait = parseInt(err.retryAfter, 10);
+        return { text: null, wait: wait > 0 ? Math.min(wait, 3600) : 30, ref: "" };
+      }
+      if (s === 413 || ((s === 422 || s === 400) && isLengthProblem(info.message))) return { text: MSG.tooLong, wait: 0, ref: "" };
+      if (s === 422 || s === 400) {
+        var ok = info.message && info.message.length <= 200;
+        return { text: ok ? "We couldn't accept that question: " + info.message : MSG.rejected, wait: 0, ref: "" };
+      }
+      if (s === 503) return { text: MSG.busy, wait: 0, ref: info.requestId };
+      if (s === 504 || s === 408) return { text: MSG.timeout, wait: 0, ref: info.requestId };
+      return { text: MSG.server, wait: 0, ref: info.requestId };
+    }
+    if (err instanceof StreamError) {
+      var e = apiError(err.body);
+      return { text: e.code === "timeout" ? MSG.timeout : MSG.server, wait: 0, ref: e.requestId };
+    }
+    if (typeof navigator !== "undefined" && navigator.onLine === false) return { text: MSG.offline, wait: 0, ref: "" };
+    return { text: MSG.unreachable, wait: 0, ref: "" };
+  }
+
+  // ================================================================ state
+
+  /** Everything the widget remembers; the conversation id survives reloads in sessionStorage. */
+  function createState() {
+    return {
       open: false,
       busy: false,
-      conversationId: storageGet(),
-      transcript: [], // in memory only: {role, text, status?, answerId?}
+      conversationId: storageGet(STORAGE_KEY),
+      transcript: [], // in memory only: {role, text, status?, answerId?, language?, suggestions?}
       countdown: null
     };
-    var uid = "ao" + Math.random().toString(36).slice(2, 8);
+  }
 
-    // --- skeleton
-    var root = el("div", { class: "root " + CONFIG.position });
+  function rememberConversation(state, id) {
+    if (typeof id !== "string" || !id) return;
+    state.conversationId = id;
+    storageSet(STORAGE_KEY, id);
+  }
+
+  // ================================================================ rendering
+
+  /** The static parts: launcher, dialog panel (head, log, starter chips, composer). */
+  function renderSkeleton(uid) {
+    var root = el("div", { class: "root " + CONFIG.position, lang: UI_LANG });
     root.style.setProperty("--accent", CONFIG.accent);
 
+    // the accessible name starts with the visible title, so "click Ask OLEUS" works for voice control
     var launcher = el("button", {
-      type: "button", class: "launcher", "aria-label": "Open chat", "aria-expanded": "false",
+      type: "button", class: "launcher", "aria-label": CONFIG.title + " — open chat", "aria-expanded": "false",
       "aria-controls": uid + "-panel"
-    }, [icon("chat", "i-chat"), icon("down", "i-down"), el("span", { text: CONFIG.title, "aria-hidden": "true" })]);
+    }, [icon("chat", "i-chat"), icon("down", "i-down"), el("span", { text: CONFIG.title })]);
 
     var titleEl = el("h2", { id: uid + "-title" }, [
       CONFIG.title,
@@ -376,14 +557,15 @@
 
     var log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
       "aria-label": "Conversation", tabindex: "-1" });
+    log.appendChild(el("div", { class: "msg bot greeting" }, [el("p", { class: "text", text: CONFIG.greeting })]));
 
     var chips = el("div", { class: "chips", role: "group", "aria-label": "Suggested questions" });
-    CONFIG.suggestions.forEach(function (q) {
+    var starters = CONFIG.suggestions.map(function (q) {
       var b = el("button", { type: "button", class: "chip", text: q });
-      b.addEventListener("click", function () { ask(q); });
       chips.appendChild(b);
+      return { button: b, question: q };
     });
-    if (!CONFIG.suggestions.length) chips.hidden = true;
+    if (!starters.length) chips.hidden = true;
 
     var input = el("textarea", {
       id: uid + "-input", rows: "1", placeholder: "Ask a question…", autocomplete: "off",
@@ -398,24 +580,342 @@
     var panel = el("div", {
       class: "panel", id: uid + "-panel", role: "dialog", "aria-label": CONFIG.title, hidden: true
     }, [head, log, chips, form, foot]);
+    root.append(panel, launcher);
 
-    root.appendChild(panel);
-    root.appendChild(launcher);
-    shadow.appendChild(root);
+    return { root: root, launcher: launcher, closeBtn: closeBtn, panel: panel, log: log, chips: chips,
+      starters: starters, input: input, sendBtn: sendBtn, form: form };
+  }
 
-    pickOnAccent();
-    addGreeting();
+  /** Resolve the configured accent with the browser, then choose white or ink text for AA contrast. */
+  function pickOnAccent(root) {
+    var probe = el("span");
+    probe.style.color = CONFIG.accent;
+    if (!probe.style.color) { // invalid colour: fall back to the default accent
+      root.style.setProperty("--accent", DEFAULT_ACCENT);
+      return;
+    }
+    root.appendChild(probe);
+    var rgb = parseRgb(getComputedStyle(probe).color);
+    root.removeChild(probe);
+    if (!rgb) return;
+    var white = contrast(rgb, [255, 255, 255]), ink = contrast(rgb, [17, 17, 17]);
+    root.style.setProperty("--on-accent", white >= 4.5 || white >= ink ? "#ffffff" : "#111111");
+  }
 
-    // --- behaviour
-    launcher.addEventListener("click", function () { setOpen(!state.open, true); });
-    closeBtn.addEventListener("click", function () { setOpen(false, true); });
-    root.addEventListener("keydown", function (e) {
+  function userMessage(question) {
+    return el("div", { class: "msg user" }, [el("span", { class: "sr", text: "You: " }), question]);
+  }
+
+  function statusBadge(badge, status) {
+    badge.textContent = "";
+    badge.hidden = true;
+    if (status === "emergency") {
+      badge.append(el("span", { class: "sym", "aria-hidden": "true", text: "⚠" }), el("span", { text: "Seek medical help now" }));
+      badge.hidden = false;
+    } else if (status === "medical_referral") {
+      badge.append(el("span", { class: "sym", "aria-hidden": "true", text: "ℹ" }), el("span", { text: "Please ask a health professional" }));
+      badge.hidden = false;
+    }
+  }
+
+  function findCitation(citations, n) {
+    for (var i = 0; i < citations.length; i++) if (citations[i] && citations[i].n === n) return citations[i];
+    return null;
+  }
+
+  /** The answer text into `target`, each known [n] a marker glued to the word before it. */
+  function renderAnswerText(target, full, citations, marker) {
+    target.textContent = "";
+    var last = 0, m;
+    MARKER.lastIndex = 0;
+    while ((m = MARKER.exec(full)) !== null) {
+      var n = parseInt(m[1], 10);
+      var c = findCitation(citations, n);
+      if (!c) continue;
+      // glue the marker to the word before it so it never wraps onto a line of its own
+      var before = full.slice(last, m.index);
+      var tail = /(\S{1,40})(\s?)$/.exec(before);
+      var glued = el("span", { class: "nowrap" });
+      if (tail) {
+        before = before.slice(0, tail.index);
+        glued.appendChild(document.createTextNode(tail[1] + (tail[2] ? "\u00a0" : "")));
+      }
+      if (before) target.appendChild(document.createTextNode(before));
+      glued.appendChild(marker(n, c));
+      target.appendChild(glued);
+      last = m.index + m[0].length;
+    }
+    if (last < full.length) target.appendChild(document.createTextNode(full.slice(last)));
+  }
+
+  /** A [n] marker: a link to the section, or (URL not allowed) a button that focuses its source card. */
+  function citationMarker(n, c, focusCard) {
+    var href = linkUrl(c.url);
+    var label = "Source " + n + ": " + str(c.title) + (c.section ? " — " + str(c.section) : "");
+    if (href) {
+      return el("a", { class: "cite", href: href, target: "_blank", rel: "noopener noreferrer",
+        "aria-label": label, title: label, text: String(n) });
+    }
+    var b = el("button", { type: "button", class: "cite", "aria-label": label, title: label, text: String(n) });
+    b.addEventListener("click", function () { focusCard(n); });
+    return b;
+  }
+
+  function studyLine(r) {
+    if (!r) return "";
+    var authors = str(r.authors).trim(), year = str(r.year).trim();
+    var title = str(r.title).trim(), journal = str(r.journal).trim();
+    if (!authors && !title) return str(r.text).trim() ? "Study: " + str(r.text).trim() : "";
+    var s = "Study: " + (authors || "Unknown authors");
+    if (year) s += " (" + year + ")";
+    s += ".";
+    if (title) s += " " + title.replace(/\.$/, "") + ".";
+    if (journal) s += " " + journal.replace(/\.$/, "") + ".";
+    return s;
+  }
+
+  /** The source cards: {list, cards: {n: card}} (null list when there are none). */
+  function sourceCards(citations) {
+    var cards = {};
+    if (!citations.length) return { list: null, cards: cards };
+    var list = el("ol", { class: "sources", "aria-label": "Sources" });
+    citations.forEach(function (c) {
+      var href = linkUrl(c.url);
+      var card = el("li", { class: "card", tabindex: "-1" });
+      card.appendChild(el("div", { class: "top" }, [
+        el("span", { class: "num", "aria-hidden": "true", text: String(c.n) }),
+        el("div", null, [
+          el("span", { class: "sr", text: "Source " + c.n + ": " }),
+          el("span", { class: "title", text: str(c.title) || "Article" }),
+          c.section ? el("span", { class: "section", text: str(c.section) }) : null
+        ])
+      ]));
+      if (c.snippet) card.appendChild(el("p", { class: "snippet", text: str(c.snippet) }));
+      (Array.isArray(c.references) ? c.references : []).slice(0, 3).forEach(function (r) {
+        var line = studyLine(r);
+        if (line) card.appendChild(el("p", { class: "study", text: line }));
+      });
+      if (href) {
+        card.appendChild(el("a", { class: "read", href: href, target: "_blank", rel: "noopener noreferrer",
+          "aria-label": "Read the section: " + (str(c.section) || str(c.title)) }, ["Read the section"]));
+      }
+      cards[c.n] = card;
+      list.appendChild(card);
+    });
+    return { list: list, cards: cards };
+  }
+
+  function relatedList(related) {
+    var items = (Array.isArray(related) ? related : []).filter(function (r) { return r && linkUrl(r.url); });
+    if (!items.length) return null;
+    var ul = el("ul", { class: "related", "aria-label": "Related articles" });
+    items.slice(0, 5).forEach(function (r) {
+      ul.appendChild(el("li", null, [el("a", { href: linkUrl(r.url), target: "_blank", rel: "noopener noreferrer",
+        text: str(r.title) || linkUrl(r.url) })]));
+    });
+    return ul;
+  }
+
+  /** Thumbs up/down for one answer; vote(rating) must return a promise. */
+  function feedbackGroup(vote) {
+    var group = el("div", { class: "feedback", role: "group", "aria-label": "Was this helpful?" });
+    var note = el("span", { class: "fb-note", role: "status" });
+    var up = el("button", { type: "button", class: "fb up", "aria-label": "Helpful", "aria-pressed": "false" }, [icon("thumb")]);
+    var down = el("button", { type: "button", class: "fb down", "aria-label": "Not helpful", "aria-pressed": "false" }, [icon("thumb")]);
+    function pick(rating, btn, other) {
+      if (btn.getAttribute("aria-pressed") === "true") return;
+      btn.setAttribute("aria-pressed", "true");
+      other.setAttribute("aria-pressed", "false");
+      note.textContent = "Sending…";
+      vote(rating).then(function () {
+        note.textContent = "Thanks for your feedback";
+      }, function () {
+        btn.setAttribute("aria-pressed", "false");
+        note.textContent = "Couldn't send your feedback — please try again.";
+      });
+    }
+    up.addEventListener("click", function () { pick("up", up, down); });
+    down.addEventListener("click", function () { pick("down", down, up); });
+    group.append(up, down, note);
+    return group;
+  }
+
+  /**
+   * Follow-up questions under an answer: real buttons whose accessible name is their visible text
+   * (no aria-label), in a group named by a visible label.
+   */
+  function suggestionGroup(id, questions, onAsk) {
+    var label = el("p", { class: "suggest-label", id: id, text: "You could also ask" });
+    var row = el("div", { class: "suggest-row" });
+    questions.forEach(function (q) {
+      var b = el("button", { type: "button", class: "chip", text: q });
+      b.addEventListener("click", function () { onAsk(q); });
+      row.appendChild(b);
+    });
+    return el("div", { class: "suggest", role: "group", "aria-labelledby": id }, [label, row]);
+  }
+
+  /**
+   * One assistant reply. The bubble carries lang= of the answer's language; the widget's own
+   * (English) labels and the article content inside it keep lang="en".
+   */
+  function AnswerBubble(opts) {
+    var status = "answered";
+    var answerId = null, language = null;
+    var citations = [], suggestions = [], cards = {};
+    var full = "";
+    var node = el("div", { class: "msg bot", "aria-busy": "true" });
+    var badge = el("p", { class: "badge", hidden: true, lang: UI_LANG });
+    var typing = el("span", { class: "typing", "aria-label": "Thinking", lang: UI_LANG }, [el("span"), el("span"), el("span")]);
+    var text = el("p", { class: "text", hidden: true });
+    var extras = el("div", { lang: UI_LANG });
+    var disc = el("p", { class: "disclaimer", hidden: true });
+    var tail = el("div", { lang: UI_LANG });
+    node.append(el("span", { class: "sr", text: "Assistant: ", lang: UI_LANG }), badge, typing, text, extras, disc, tail);
+
+    function focusCard(n) {
+      var card = cards[n];
+      if (card) { card.scrollIntoView({ block: "nearest" }); card.focus(); }
+    }
+    function renderText() {
+      renderAnswerText(text, full, citations, function (n, c) { return citationMarker(n, c, focusCard); });
+    }
+    function setStatus(s) {
+      if (["answered", "not_covered", "medical_referral", "emergency"].indexOf(s) === -1) s = "answered";
+      status = s;
+      node.classList.remove("answered", "not_covered", "medical_referral", "emergency");
+      node.classList.add(s);
+      if (s === "emergency") node.setAttribute("role", "alert");
+      else node.removeAttribute("role");
+      statusBadge(badge, s);
+    }
+
+    return {
+      node: node,
+      meta: function (m) {
+        answerId = typeof m.answer_id === "string" && m.answer_id ? m.answer_id : null;
+        citations = Array.isArray(m.citations) ? m.citations.filter(function (c) { return c && typeof c.n === "number"; }) : [];
+        suggestions = suggestionList(m.suggestions);
+        language = langTag(m.language);
+        if (language) node.setAttribute("lang", language);
+        else node.removeAttribute("lang");
+        setStatus(m.status);
+        extras.textContent = "";
+        if (status === "not_covered") { var rel = relatedList(m.related); if (rel) extras.appendChild(rel); }
+        var sc = sourceCards(citations);
+        cards = sc.cards;
+        if (sc.list) extras.appendChild(sc.list);
+        renderText();
+      },
+      append: function (t) {
+        if (!t) return;
+        full += t;
+        typing.hidden = true;
+        text.hidden = false;
+        renderText();
+      },
+      disclaimer: function (d) {
+        disc.textContent = d;
+        disc.hidden = !d;
+      },
+      setStatus: setStatus,
+      /** The reply is complete (or cut off): feedback and, for an answer, the follow-up questions. */
+      finish: function (incomplete) {
+        typing.hidden = true;
+        node.setAttribute("aria-busy", "false");
+        if (incomplete) {
+          tail.appendChild(el("p", { class: "disclaimer", text: "This answer was cut off." }));
+          return;
+        }
+        if (answerId) tail.appendChild(feedbackGroup(function (rating) { return opts.vote(answerId, rating); }));
+        if (status === "answered" && suggestions.length) {
+          tail.appendChild(suggestionGroup(opts.id + "-suggest", suggestions, opts.ask));
+        }
+      },
+      /** Drop the follow-up questions (a newer answer has its own). */
+      dropSuggestions: function () {
+        Array.prototype.forEach.call(tail.querySelectorAll(".suggest"), function (n) { n.remove(); });
+      },
+      hasText: function () { return full.length > 0; },
+      record: function () {
+        return { role: "assistant", text: full, status: status, answerId: answerId, language: language, suggestions: suggestions };
+      }
+    };
+  }
+
+  /** The error box under a failed question: its text node, Retry button and the box. */
+  function errorBox(text, ref) {
+    var p = el("p", { text: text || "" });
+    var retry = el("button", { type: "button", class: "retry", text: "Retry" });
+    var children = [p, retry];
+    if (ref) children.push(el("p", { class: "ref", text: "Reference: " + ref }));
+    return { box: el("div", { class: "error", role: "alert" }, children), text: p, retry: retry };
+  }
+
+  // ================================================================ accessibility: open/close, focus, scrolling
+
+  /**
+   * The dialog's open state, keyboard handling and focus: focus moves into the input when the reader
+   * opens the panel, back to the launcher when they close it, never on load; Escape closes.
+   */
+  function Panel(view, state) {
+    function setOpen(open, moveFocus) {
+      state.open = open;
+      view.panel.hidden = !open;
+      view.root.classList.toggle("open", open);
+      view.launcher.setAttribute("aria-expanded", open ? "true" : "false");
+      if (open) {
+        scrollDown();
+        if (moveFocus) view.input.focus(); // not when opened on load: never steal focus from the host page
+      } else if (moveFocus) {
+        view.launcher.focus();
+      }
+    }
+
+    function scrollDown() { view.log.scrollTop = view.log.scrollHeight; }
+
+    /** Show as much of node as fits, never scrolling its top out of view (long answers read from the top). */
+    function reveal(node) {
+      var log = view.log;
+      var top = node.offsetTop - 10;
+      var bottom = node.offsetTop + node.offsetHeight + 10 - log.clientHeight;
+      log.scrollTop = Math.max(0, Math.min(top, bottom));
+    }
+
+    /** Keep the keyboard in the composer when the control that had focus goes away (a chip, Retry). */
+    function keepFocusInComposer() {
+      var active = view.root.getRootNode().activeElement;
+      if (active && active !== view.input && view.panel.contains(active)) view.input.focus();
+    }
+
+    view.launcher.addEventListener("click", function () { setOpen(!state.open, true); });
+    view.closeBtn.addEventListener("click", function () { setOpen(false, true); });
+    view.root.addEventListener("keydown", function (e) {
       if ((e.key === "Escape" || e.key === "Esc") && state.open) {
         e.preventDefault();
         e.stopPropagation();
         setOpen(false, true);
       }
     });
+
+    return { setOpen: setOpen, scrollDown: scrollDown, reveal: reveal, keepFocusInComposer: keepFocusInComposer };
+  }
+
+  // ================================================================ controller
+
+  /** Wires state, rendering, transport and the panel together inside one shadow root. */
+  function Widget(shadow) {
+    var state = createState();
+    var uid = "ao" + Math.random().toString(36).slice(2, 8);
+    var replies = 0;
+    var latest = null; // the newest complete reply: only its follow-up questions stay on screen
+    var view = renderSkeleton(uid);
+    shadow.appendChild(view.root);
+    pickOnAccent(view.root);
+    var panel = Panel(view, state);
+    var input = view.input;
+
+    view.starters.forEach(function (s) { s.button.addEventListener("click", function () { askFromChip(s.question); }); });
     input.addEventListener("keydown", function (e) {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
@@ -423,56 +923,12 @@
       }
     });
     input.addEventListener("input", autosize);
-    form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
-
-    if (CONFIG.open) setOpen(true, false);
-
-    function pickOnAccent() {
-      // Resolve the configured accent with the browser, then choose white or ink text for AA contrast.
-      var probe = el("span");
-      probe.style.color = CONFIG.accent;
-      if (!probe.style.color) { // invalid colour: fall back to the default accent
-        root.style.setProperty("--accent", DEFAULT_ACCENT);
-        return;
-      }
-      root.appendChild(probe);
-      var rgb = parseRgb(getComputedStyle(probe).color);
-      root.removeChild(probe);
-      if (!rgb) return;
-      var white = contrast(rgb, [255, 255, 255]), ink = contrast(rgb, [17, 17, 17]);
-      root.style.setProperty("--on-accent", white >= 4.5 || white >= ink ? "#ffffff" : "#111111");
-    }
+    view.form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
+    if (CONFIG.open) panel.setOpen(true, false);
 
     function autosize() {
       input.style.height = "auto";
       input.style.height = Math.min(input.scrollHeight + 3, 120) + "px";
-    }
-
-    function setOpen(open, moveFocus) {
-      state.open = open;
-      panel.hidden = !open;
-      root.classList.toggle("open", open);
-      launcher.setAttribute("aria-expanded", open ? "true" : "false");
-      if (open) {
-        scrollDown();
-        if (moveFocus) input.focus(); // not when opened on load: never steal focus from the host page
-      } else if (moveFocus) {
-        launcher.focus();
-      }
-    }
-
-    function scrollDown() { log.scrollTop = log.scrollHeight; }
-
-    /** Show as much of node as fits, never scrolling its top out of view (long answers read from the top). */
-    function reveal(node) {
-      var top = node.offsetTop - 10;
-      var bottom = node.offsetTop + node.offsetHeight + 10 - log.clientHeight;
-      log.scrollTop = Math.max(0, Math.min(top, bottom));
-    }
-
-    function addGreeting() {
-      var g = el("div", { class: "msg bot greeting" }, [el("p", { class: "text", text: CONFIG.greeting })]);
-      log.appendChild(g);
     }
 
     function submit() {
@@ -481,24 +937,34 @@
       ask(q);
     }
 
-    // --- asking
+    function askFromChip(question) {
+      if (state.busy) return;
+      panel.keepFocusInComposer(); // the chip may go away; the reader's next key belongs in the input
+      ask(question);
+    }
+
+    function vote(answerId, rating) {
+      return sendFeedback(answerId, rating).then(function () {
+        state.transcript.forEach(function (t) { if (t.answerId === answerId) t.rating = rating; });
+      });
+    }
 
     function ask(question) {
       if (state.busy) return;
-      if (!state.open) setOpen(true, false);
+      if (!state.open) panel.setOpen(true, false);
       clearErrors();
       state.busy = true;
-      sendBtn.disabled = true;
-      chips.hidden = true;
+      view.sendBtn.disabled = true;
+      view.chips.hidden = true;
       input.value = "";
       autosize();
 
-      var userMsg = el("div", { class: "msg user" }, [el("span", { class: "sr", text: "You: " }), question]);
-      log.appendChild(userMsg);
+      var userMsg = userMessage(question);
+      view.log.appendChild(userMsg);
       state.transcript.push({ role: "user", text: question });
-      var bubble = answerBubble();
-      log.appendChild(bubble.node);
-      scrollDown();
+      var bubble = AnswerBubble({ id: uid + "-r" + (++replies), ask: askFromChip, vote: vote });
+      view.log.appendChild(bubble.node);
+      panel.scrollDown();
 
       var controller = typeof AbortController === "function" ? new AbortController() : null;
       var timedOut = false;
@@ -506,358 +972,91 @@
       var body = { question: question };
       if (state.conversationId) body.conversation_id = state.conversationId;
 
-      fetch(CONFIG.api + "/v1/ask/stream", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
-        body: JSON.stringify(body),
-        signal: controller ? controller.signal : undefined,
-        credentials: "omit",
-        mode: "cors"
-      }).then(function (res) {
-        if (!res.ok) {
-          return readJson(res).then(function (j) {
-            throw new HttpError(res.status, j, res.headers.get("Retry-After"));
-          });
-        }
-        return consume(res, bubble);
-      }).then(function () {
+      streamAnswer(body, {
+        meta: function (m) {
+          rememberConversation(state, m.conversation_id);
+          bubble.meta(m);
+          var lang = langTag(m.language);
+          if (lang) userMsg.setAttribute("lang", lang); // the answer's language is the question's
+          panel.reveal(bubble.node);
+        },
+        delta: function (t) { bubble.append(t); panel.reveal(bubble.node); },
+        disclaimer: function (d) { bubble.disclaimer(d); panel.reveal(bubble.node); },
+        done: function (d) { if (d.status) bubble.setStatus(d.status); panel.reveal(bubble.node); }
+      }, controller ? controller.signal : undefined).then(function () {
         clearTimeout(timer);
+        if (latest) latest.dropSuggestions();
+        latest = bubble;
         bubble.finish();
-        state.transcript.push({ role: "assistant", text: bubble.text(), status: bubble.status(), answerId: bubble.answerId() });
+        state.transcript.push(bubble.record());
         done();
-        reveal(bubble.node);
+        panel.reveal(bubble.node);
       }).catch(function (err) {
         clearTimeout(timer);
         if (!bubble.hasText()) bubble.node.remove();
         else bubble.finish(true);
-        showError(question, userMsg, err, timedOut);
+        showError(question, userMsg, describeError(err, timedOut));
         done();
       });
     }
 
     function done() {
       state.busy = false;
-      sendBtn.disabled = false;
-      scrollDown();
+      view.sendBtn.disabled = false;
+      panel.scrollDown();
     }
-
-    function consume(res, bubble) {
-      var failure = null;
-      var parser = SSEParser(function (name, data) {
-        if (failure) return;
-        if (name === "meta") {
-          if (data && typeof data.conversation_id === "string" && data.conversation_id) {
-            state.conversationId = data.conversation_id;
-            storageSet(data.conversation_id);
-          }
-          bubble.meta(data || {});
-        } else if (name === "delta") {
-          bubble.append(str(data && data.text));
-        } else if (name === "disclaimer") {
-          bubble.disclaimer(str(data && data.disclaimer));
-        } else if (name === "done") {
-          if (data && data.status) bubble.setStatus(data.status);
-        } else if (name === "error") {
-          failure = new StreamError(data);
-        }
-        reveal(bubble.node);
-      });
-      if (!res.body || !res.body.getReader) {
-        return res.text().then(function (t) { parser.feed(t); parser.end(); if (failure) throw failure; });
-      }
-      var reader = res.body.getReader();
-      var decoder = new TextDecoder();
-      function pump() {
-        return reader.read().then(function (r) {
-          if (r.done) {
-            parser.feed(decoder.decode());
-            parser.end();
-            if (failure) throw failure;
-            if (!bubble.hasText()) throw new StreamError(null);
-            return;
-          }
-          parser.feed(decoder.decode(r.value, { stream: true }));
-          if (failure) { try { reader.cancel(); } catch (e) { /* ignore */ } throw failure; }
-          return pump();
-        });
-      }
-      return pump();
-    }
-
-    // --- errors
 
     function clearErrors() {
       if (state.countdown) { clearInterval(state.countdown); state.countdown = null; }
       // a failed question went back into the input: drop it and its error from the log
-      Array.prototype.forEach.call(log.querySelectorAll(".error, .msg.user.failed"), function (n) { n.remove(); });
+      Array.prototype.forEach.call(view.log.querySelectorAll(".error, .msg.user.failed"), function (n) { n.remove(); });
     }
 
-    function showError(question, userMsg, err, timedOut) {
-      var msg, wait = 0;
-      if (timedOut) {
-        msg = "That took too long. Please try again.";
-      } else if (err instanceof HttpError) {
-        var apiMsg = err.body && err.body.error && typeof err.body.error.message === "string" ? err.body.error.message : "";
-        if (err.status === 429) {
-          wait = parseInt(err.retryAfter, 10);
-          if (!(wait > 0)) wait = 30;
-          msg = null; // filled in by the countdown
-        } else if (err.status === 413) {
-          msg = "That question is too long — please shorten it and try again.";
-        } else if (err.status === 422 || err.status === 400) {
-          msg = apiMsg && apiMsg.length <= 200 ? "We couldn't accept that question: " + apiMsg : "We couldn't accept that question — please rephrase it.";
-        } else {
-          msg = "Something went wrong on our side. Please try again in a moment.";
-        }
-      } else if (err instanceof StreamError) {
-        msg = "Something went wrong on our side. Please try again in a moment.";
-      } else if (typeof navigator !== "undefined" && navigator.onLine === false) {
-        msg = "You're offline. Check your connection and try again.";
-      } else {
-        msg = "You're offline or we can't be reached right now. Check your connection and try again.";
-      }
-
+    function showError(question, userMsg, problem) {
       userMsg.classList.add("failed");
-      var text = el("p", { text: msg || "" });
-      var retry = el("button", { type: "button", class: "retry", text: "Retry" });
-      var box = el("div", { class: "error", role: "alert" }, [text, retry]);
-      log.appendChild(box);
+      var box = errorBox(problem.text, problem.ref);
+      view.log.appendChild(box.box);
 
       // keep the reader's question so they can retry (or edit it)
       if (!input.value.trim()) { input.value = question; autosize(); }
       if (state.transcript.length && state.transcript[state.transcript.length - 1].role === "user") state.transcript.pop();
 
-      if (wait > 0) {
-        var left = wait;
-        var tick = function () {
-          text.textContent = left > 0
-            ? "Too many questions — please wait " + left + " second" + (left === 1 ? "" : "s") + ", then try again."
-            : "Thanks for waiting — you can ask again now.";
-          retry.disabled = left > 0;
-        };
-        tick();
-        state.countdown = setInterval(function () {
-          left -= 1;
-          tick();
-          if (left <= 0) { clearInterval(state.countdown); state.countdown = null; }
-        }, 1000);
-      }
-
-      retry.addEventListener("click", function () {
+      if (problem.wait > 0) countDown(problem.wait, box);
+      box.retry.addEventListener("click", function () {
+        panel.keepFocusInComposer(); // Retry goes away with its error box
         ask(input.value.trim() || question);
       });
-      scrollDown();
+      panel.scrollDown();
     }
 
-    // --- one answer bubble
-
-    function answerBubble() {
-      var status = "answered";
-      var answerId = null;
-      var citations = [];
-      var full = "";
-      var node = el("div", { class: "msg bot", "aria-busy": "true" });
-      var badge = el("p", { class: "badge", hidden: true });
-      var typing = el("span", { class: "typing", "aria-label": "Thinking" }, [el("span"), el("span"), el("span")]);
-      var text = el("p", { class: "text", hidden: true });
-      var extras = el("div");
-      var disc = el("p", { class: "disclaimer", hidden: true });
-      var fb = el("div", { class: "feedback", hidden: true });
-      node.appendChild(el("span", { class: "sr", text: "Assistant: " }));
-      node.append(badge, typing, text, extras, disc, fb);
-      var cardIds = {};
-
-      function setStatus(s) {
-        if (["answered", "not_covered", "medical_referral", "emergency"].indexOf(s) === -1) s = "answered";
-        status = s;
-        node.classList.remove("answered", "not_covered", "medical_referral", "emergency");
-        node.classList.add(s);
-        badge.textContent = "";
-        badge.hidden = true;
-        node.removeAttribute("role");
-        if (s === "emergency") {
-          node.setAttribute("role", "alert");
-          badge.append(el("span", { class: "sym", "aria-hidden": "true", text: "⚠" }), el("span", { text: "Seek medical help now" }));
-          badge.hidden = false;
-        } else if (s === "medical_referral") {
-          badge.append(el("span", { class: "sym", "aria-hidden": "true", text: "ℹ" }), el("span", { text: "Please ask a health professional" }));
-          badge.hidden = false;
-        }
+    /** 429: say how long to wait, keep Retry disabled until then. */
+    function countDown(seconds, box) {
+      var left = seconds;
+      function tick() {
+        box.text.textContent = left > 0 ? waitText(left) : MSG.waitDone;
+        box.retry.disabled = left > 0;
       }
-
-      function renderText() {
-        text.textContent = "";
-        var last = 0, m;
-        MARKER.lastIndex = 0;
-        while ((m = MARKER.exec(full)) !== null) {
-          var n = parseInt(m[1], 10);
-          var c = citationFor(n);
-          if (!c) continue;
-          // glue the marker to the word before it so it never wraps onto a line of its own
-          var before = full.slice(last, m.index);
-          var tail = /(\S{1,40})(\s?)$/.exec(before);
-          var glued = el("span", { class: "nowrap" });
-          if (tail) {
-            before = before.slice(0, tail.index);
-            glued.appendChild(document.createTextNode(tail[1] + (tail[2] ? "\u00a0" : "")));
-          }
-          if (before) text.appendChild(document.createTextNode(before));
-          glued.appendChild(markerNode(n, c));
-          text.appendChild(glued);
-          last = m.index + m[0].length;
-        }
-        if (last < full.length) text.appendChild(document.createTextNode(full.slice(last)));
-      }
-
-      function citationFor(n) {
-        for (var i = 0; i < citations.length; i++) if (citations[i] && citations[i].n === n) return citations[i];
-        return null;
-      }
-
-      function markerNode(n, c) {
-        var href = safeUrl(c.url);
-        var label = "Source " + n + ": " + str(c.title) + (c.section ? " — " + str(c.section) : "");
-        var node;
-        if (href) {
-          node = el("a", { class: "cite", href: href, target: "_blank", rel: "noopener noreferrer",
-            "aria-label": label, title: label, text: String(n) });
-        } else {
-          node = el("button", { type: "button", class: "cite", "aria-label": label, title: label, text: String(n) });
-          node.addEventListener("click", function () {
-            var card = cardIds[n];
-            if (card) { card.scrollIntoView({ block: "nearest" }); card.focus(); }
-          });
-        }
-        return node;
-      }
-
-      function studyLine(r) {
-        if (!r) return "";
-        var authors = str(r.authors).trim(), year = str(r.year).trim();
-        var title = str(r.title).trim(), journal = str(r.journal).trim();
-        if (!authors && !title) return str(r.text).trim() ? "Study: " + str(r.text).trim() : "";
-        var s = "Study: " + (authors || "Unknown authors");
-        if (year) s += " (" + year + ")";
-        s += ".";
-        if (title) s += " " + title.replace(/\.$/, "") + ".";
-        if (journal) s += " " + journal.replace(/\.$/, "") + ".";
-        return s;
-      }
-
-      function renderCitations() {
-        if (!citations.length) return;
-        var list = el("ol", { class: "sources", "aria-label": "Sources" });
-        citations.forEach(function (c) {
-          if (!c || typeof c.n !== "number") return;
-          var href = safeUrl(c.url);
-          var card = el("li", { class: "card", tabindex: "-1" });
-          card.appendChild(el("div", { class: "top" }, [
-            el("span", { class: "num", "aria-hidden": "true", text: String(c.n) }),
-            el("div", null, [
-              el("span", { class: "sr", text: "Source " + c.n + ": " }),
-              el("span", { class: "title", text: str(c.title) || "Article" }),
-              c.section ? el("span", { class: "section", text: str(c.section) }) : null
-            ])
-          ]));
-          if (c.snippet) card.appendChild(el("p", { class: "snippet", text: str(c.snippet) }));
-          (Array.isArray(c.references) ? c.references : []).slice(0, 3).forEach(function (r) {
-            var line = studyLine(r);
-            if (line) card.appendChild(el("p", { class: "study", text: line }));
-          });
-          if (href) {
-            card.appendChild(el("a", { class: "read", href: href, target: "_blank", rel: "noopener noreferrer",
-              "aria-label": "Read the section: " + (str(c.section) || str(c.title)) }, ["Read the section"]));
-          }
-          cardIds[c.n] = card;
-          list.appendChild(card);
-        });
-        extras.appendChild(list);
-      }
-
-      function renderRelated(related) {
-        var items = (Array.isArray(related) ? related : []).filter(function (r) { return r && safeUrl(r.url); });
-        if (!items.length) return;
-        var ul = el("ul", { class: "related", "aria-label": "Related articles" });
-        items.slice(0, 5).forEach(function (r) {
-          ul.appendChild(el("li", null, [el("a", { href: safeUrl(r.url), target: "_blank", rel: "noopener noreferrer",
-            text: str(r.title) || safeUrl(r.url) })]));
-        });
-        extras.appendChild(ul);
-      }
-
-      function renderFeedback() {
-        if (!answerId) return;
-        var note = el("span", { class: "fb-note", role: "status" });
-        var up = el("button", { type: "button", class: "fb up", "aria-label": "Helpful", "aria-pressed": "false" }, [icon("thumb")]);
-        var down = el("button", { type: "button", class: "fb down", "aria-label": "Not helpful", "aria-pressed": "false" }, [icon("thumb")]);
-        function vote(rating, btn, other) {
-          if (btn.getAttribute("aria-pressed") === "true") return;
-          btn.setAttribute("aria-pressed", "true");
-          other.setAttribute("aria-pressed", "false");
-          note.textContent = "Sending…";
-          fetch(CONFIG.api + "/v1/feedback", {
-            method: "POST",
-            headers: { "Content-Type": "application/json" },
-            body: JSON.stringify({ answer_id: answerId, rating: rating }),
-            credentials: "omit",
-            mode: "cors"
-          }).then(function (res) {
-            if (!res.ok) throw new Error(String(res.status));
-            note.textContent = "Thanks for your feedback";
-            var t = state.transcript.filter(function (x) { return x.answerId === answerId; })[0];
-            if (t) t.rating = rating;
-          }).catch(function () {
-            btn.setAttribute("aria-pressed", "false");
-            note.textContent = "Couldn't send your feedback — please try again.";
-          });
-        }
-        up.addEventListener("click", function () { vote("up", up, down); });
-        down.addEventListener("click", function () { vote("down", down, up); });
-        fb.append(up, down, note);
-        fb.setAttribute("role", "group");
-        fb.setAttribute("aria-label", "Was this helpful?");
-        fb.hidden = false;
-      }
-
-      return {
-        node: node,
-        meta: function (m) {
-          answerId = typeof m.answer_id === "string" && m.answer_id ? m.answer_id : null;
-          citations = Array.isArray(m.citations) ? m.citations.filter(function (c) { return c && typeof c.n === "number"; }) : [];
-          setStatus(m.status);
-          extras.textContent = "";
-          if (status === "not_covered") renderRelated(m.related);
-          renderCitations();
-          renderText();
-        },
-        append: function (t) {
-          if (!t) return;
-          full += t;
-          typing.hidden = true;
-          text.hidden = false;
-          renderText();
-        },
-        disclaimer: function (d) {
-          disc.textContent = d;
-          disc.hidden = !d;
-        },
-        setStatus: setStatus,
-        finish: function (incomplete) {
-          typing.hidden = true;
-          node.setAttribute("aria-busy", "false");
-          if (incomplete) {
-            node.appendChild(el("p", { class: "disclaimer", text: "This answer was cut off." }));
-            return;
-          }
-          renderFeedback();
-        },
-        hasText: function () { return full.length > 0; },
-        text: function () { return full; },
-        status: function () { return status; },
-        answerId: function () { return answerId; }
-      };
+      tick();
+      state.countdown = setInterval(function () {
+        left -= 1;
+        tick();
+        if (left <= 0) { clearInterval(state.countdown); state.countdown = null; }
+      }, 1000);
     }
+  }
 
+  // ================================================================ the element
+
+  var mounted = new WeakSet();
+
+  class AskOleusWidget extends HTMLElement {
+    connectedCallback() {
+      if (mounted.has(this)) return;
+      mounted.add(this);
+      var shadow = this.attachShadow({ mode: "open" });
+      applyStyles(shadow);
+      Widget(shadow);
+    }
   }
 
   customElements.define(TAG, AskOleusWidget);

@@ -1,4 +1,4 @@
-"""Start and stop a real uvicorn server on 127.0.0.1 (shared by the benchmarks and the tests)."""
+"""Start and stop a real uvicorn server on 127.0.0.1 (used by the tests and by the benchmarks in bench/)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The build pipeline: corpus → chunks → (cached) embeddings → dense + lexical → new generation."""
+"""The build pipeline: corpus → chunks → (cached) embeddings → a new index generation.
+
+It sits above `ingest`, `chunk`, `embed` and `index`, so `index` only stores and loads.
+"""
 
 from __future__ import annotations
 
@@ -20,13 +23,12 @@ from askoleus.config import Settings
 from askoleus.documents import Article, Chunk
 from askoleus.embed import Embedder, text_hash
 from askoleus.errors import BuildError, IndexCorrupt
-from askoleus.ingest import load_corpus
+from askoleus.index.loaded import LoadedIndex, load_generation
+from askoleus.index.sections import HEADINGS, HEADINGS_FORMAT, save_headings, section_map
+from askoleus.index.store import IndexStore, new_generation_id, write_manifest
+from askoleus.index.writer import Embedded, Spans, article_record, write_artifacts
+from askoleus.ingest.corpus import load_corpus
 from askoleus.sentences import sentence_spans
-from .dense import build_dense, save_dense
-from .lexical import LexicalIndex
-from .sections import HEADINGS_FORMAT, write_headings
-from .loaded import ARTICLES, CHUNKS, DENSE, LEXICAL, SENTENCES, VECTORS, LoadedIndex, load_generation
-from .store import IndexStore, new_generation_id, write_manifest
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -72,16 +74,15 @@ def _previous(store: IndexStore, embedder: Embedder) -> LoadedIndex | None:
         return None
 
 
-Embedded = tuple[np.ndarray, np.ndarray]  # passage vector, sentence vectors
-
-
-def _embed(chunks: list[Chunk], embedder: Embedder, batch_size: int, progress: Progress | None) -> list[Embedded]:
-    """Passage and sentence vectors for chunks, in calls of EMBED_CALL texts."""
+def _embed(
+    chunks: list[tuple[Chunk, Spans]], embedder: Embedder, batch_size: int, progress: Progress | None
+) -> list[Embedded]:
+    """Passage and sentence vectors for (chunk, sentence spans of its text), in calls of EMBED_CALL texts."""
     out: list[Embedded] = []
     for i in range(0, len(chunks), EMBED_CALL):
         part = chunks[i : i + EMBED_CALL]
-        texts = [c.embed_text for c in part]
-        spans = [_embed_spans(c) for c in part]
+        texts = [c.embed_text for c, _ in part]
+        spans = [_embed_spans(c, s) for c, s in part]
         vecs, sents = embedder.encode_passages(texts, spans, batch_size=batch_size)
         out.extend(zip(vecs, sents, strict=True))
         if progress:
@@ -89,61 +90,10 @@ def _embed(chunks: list[Chunk], embedder: Embedder, batch_size: int, progress: P
     return out
 
 
-def _embed_spans(c: Chunk) -> list[tuple[int, int]]:
+def _embed_spans(c: Chunk, spans: Spans) -> Spans:
     """Sentence spans of c.text, shifted to positions in c.embed_text."""
     shift = len(c.embed_text) - len(c.text)
-    return [(s + shift, e + shift) for s, e in sentence_spans(c.text)]
-
-
-def _article_record(a: Article) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "title": a.title,
-        "url": a.url,
-        "source": a.source,
-        "sha256": a.sha256,
-        "format": a.format,
-        "date": a.date,
-        "tags": a.tags,
-        "references": [r.to_dict() for r in a.references],
-        "disclaimer": a.disclaimer,
-        "sections": [
-            {
-                "heading": sec.heading,
-                "anchor": sec.anchor,
-                "level": sec.level,
-                "blocks": [{"kind": b.kind, "text": b.text} for b in sec.blocks],
-            }
-            for sec in a.sections
-        ],
-    }
-
-
-def _write_artifacts(
-    out: Path,
-    chunks: list[Chunk],
-    hashes: list[str],
-    embedded: list[Embedded],
-    articles: list[Article],
-    hnsw_threshold: int,
-    dim: int,
-) -> str:
-    with (out / CHUNKS).open("w", encoding="utf-8") as f:
-        for c, h in zip(chunks, hashes, strict=True):
-            record = {**c.to_dict(), "hash": h, "sentences": sentence_spans(c.text)}
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
-    vectors = np.stack([v for v, _ in embedded]) if embedded else np.zeros((0, dim), dtype=np.float32)
-    sents = [s for _, s in embedded if len(s)]
-    sent_matrix = np.concatenate(sents) if sents else np.zeros((0, dim), dtype=np.float32)
-    np.save(out / VECTORS, vectors.astype(np.float32), allow_pickle=False)
-    np.save(out / SENTENCES, sent_matrix.astype(np.float16), allow_pickle=False)
-    dense, kind = build_dense(vectors, hnsw_threshold)
-    save_dense(dense, out / DENSE)
-    LexicalIndex.build([c.embed_text for c in chunks]).save(out / LEXICAL)
-    (out / ARTICLES).write_text(
-        json.dumps([_article_record(a) for a in articles], ensure_ascii=False, indent=1), encoding="utf-8"
-    )
-    return kind
+    return [(s + shift, e + shift) for s, e in spans]
 
 
 def build_index(
@@ -176,11 +126,12 @@ def build_index(
         chunks = [c for a in corpus.articles for c in chunk_article(a, csettings)]
         chunks = fit_to_limit(chunks, embedder.count_tokens, embedder.max_tokens)
         hashes = [text_hash(c.embed_text) for c in chunks]
+        spans = [sentence_spans(c.text) for c in chunks]
 
         previous = _previous(store, embedder)
         cache = previous.cache() if previous else {}
-        missing = sorted({h: c for h, c in zip(hashes, chunks) if h not in cache}.items())
-        fresh = _embed([c for _, c in missing], embedder, settings.embed_batch_size, progress)
+        missing = sorted({h: (c, s) for h, c, s in zip(hashes, chunks, spans, strict=True) if h not in cache}.items())
+        fresh = _embed([cs for _, cs in missing], embedder, settings.embed_batch_size, progress)
         cache.update({h: fresh[i] for i, (h, _) in enumerate(missing)})
         embedded = [cache[h] for h in hashes]
         report.articles, report.chunks = len(corpus.articles), len(chunks)
@@ -212,9 +163,10 @@ def build_index(
                 corpus.articles,
                 chunks,
                 hashes,
+                spans,
                 embedded,
                 fingerprint,
-                previous.heading_cache() if previous else {},
+                _heading_cache(previous),
             )
         except OSError as exc:  # disk full, permissions, I/O error: the current generation is untouched
             store.clean_leftovers()
@@ -235,14 +187,15 @@ def _write_generation(
     articles: list[Article],
     chunks: list[Chunk],
     hashes: list[str],
+    spans: list[Spans],
     embedded: list[Embedded],
     fingerprint: str,
     heading_cache: dict[str, np.ndarray],
 ) -> str:
     """Write, checksum, fsync and activate a generation; returns the dense index kind."""
     tmp = store.new_tmp_dir(gen)
-    kind = _write_artifacts(tmp, chunks, hashes, embedded, articles, settings.hnsw_threshold, embedder.dim)
-    sections = write_headings(tmp, chunks, embedder, heading_cache, settings.embed_batch_size)
+    kind = write_artifacts(tmp, chunks, hashes, spans, embedded, articles, settings.hnsw_threshold, embedder.dim)
+    sections = _write_headings(tmp, chunks, embedder, heading_cache, settings.embed_batch_size)
     write_manifest(
         tmp,
         {
@@ -284,5 +237,27 @@ def _fingerprint(
     for c, th in zip(chunks, hashes, strict=True):
         h.update(json.dumps([c.to_dict(), th], sort_keys=True).encode())
     for a in articles:
-        h.update(json.dumps(_article_record(a), sort_keys=True).encode())
+        h.update(json.dumps(article_record(a), sort_keys=True).encode())
     return h.hexdigest()
+
+
+def _heading_cache(previous: LoadedIndex | None) -> dict[str, np.ndarray]:
+    """Heading text hash → heading vector of the previous generation (empty without one)."""
+    if previous is None or previous.headings is None:
+        return {}
+    return {text_hash(h): previous.headings[i] for i, h in enumerate(previous.sections.headings)}
+
+
+def _write_headings(
+    out: Path, chunks: list[Chunk], embedder: Embedder, cache: dict[str, np.ndarray], batch_size: int
+) -> dict[str, Any]:
+    """Every section's heading vector (cached ones reused) into out/headings.npy; returns manifest info."""
+    sections = section_map(chunks)
+    hashes = [text_hash(h) for h in sections.headings]
+    missing = sorted({h: t for h, t in zip(hashes, sections.headings, strict=True) if h not in cache}.items())
+    if missing:
+        fresh = embedder.encode([t for _, t in missing], batch_size=batch_size)
+        cache = {**cache, **{h: fresh[i] for i, (h, _) in enumerate(missing)}}
+    vectors = np.stack([cache[h] for h in hashes]) if hashes else np.zeros((0, embedder.dim), dtype=np.float32)
+    save_headings(vectors, out / HEADINGS)
+    return {"count": sections.size, "headings": HEADINGS_FORMAT, "embedded": len(missing)}
