@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     max_top_k: int = Field(20, ge=1, le=100)
     candidates: int = Field(50, ge=5, le=1000)
     dense_weight: float = Field(0.94, ge=0.0, le=1.0, description="cosine share of the hybrid score")
+    heading_weight: float = Field(
+        0.2, ge=0.0, le=1.0, description="heading-cosine share of a section's score; 0 ranks loose chunks"
+    )
     not_covered_threshold: float = Field(0.325, ge=0.0, le=1.0)
     max_answer_sentences: int = Field(3, ge=1, le=8)
     language_max_english_probability: float = Field(

@@ -12,7 +12,10 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from askoleus import __version__
 from askoleus.chunk import ChunkerSettings, chunk_article, fit_to_limit
@@ -21,6 +24,7 @@ from askoleus.documents import Article, Chunk
 from askoleus.encoders import Embedder, encoder_record, text_hash
 from askoleus.errors import BuildError, IndexCorrupt
 from askoleus.index.loaded import LoadedIndex, load_generation
+from askoleus.index.sections import HEADINGS, HEADINGS_FORMAT, save_headings, section_map
 from askoleus.index.store import IndexStore, new_generation_id, write_manifest
 from askoleus.index.writer import Embedded, Spans, article_record, write_artifacts
 from askoleus.ingest.corpus import load_corpus
@@ -162,6 +166,7 @@ def build_index(
                 spans,
                 embedded,
                 fingerprint,
+                _heading_cache(previous),
             )
         except OSError as exc:  # disk full, permissions, I/O error: the current generation is untouched
             store.clean_leftovers()
@@ -185,10 +190,12 @@ def _write_generation(
     spans: list[Spans],
     embedded: list[Embedded],
     fingerprint: str,
+    heading_cache: dict[str, np.ndarray],
 ) -> str:
     """Write, checksum, fsync and activate a generation; returns the dense index kind."""
     tmp = store.new_tmp_dir(gen)
     kind = write_artifacts(tmp, chunks, hashes, spans, embedded, articles, settings.hnsw_threshold, embedder.dim)
+    sections = _write_headings(tmp, chunks, embedder, heading_cache, settings.embed_batch_size)
     write_manifest(
         tmp,
         {
@@ -212,6 +219,7 @@ def _write_generation(
             },
             "corpus": {a.source: a.sha256 for a in articles},
             "skipped": report.skipped,
+            "sections": sections,
             "fingerprint": fingerprint,
         },
     )
@@ -230,9 +238,31 @@ def _fingerprint(
 ) -> str:
     """Identifies the content of a generation: same fingerprint, nothing to rebuild."""
     h = hashlib.sha256()
-    h.update(json.dumps([embedder.name, embedder.dim, cs.to_dict(), hnsw_threshold]).encode())
+    h.update(json.dumps([embedder.name, embedder.dim, cs.to_dict(), hnsw_threshold, HEADINGS_FORMAT]).encode())
     for c, th in zip(chunks, hashes, strict=True):
         h.update(json.dumps([c.to_dict(), th], sort_keys=True).encode())
     for a in articles:
         h.update(json.dumps(article_record(a), sort_keys=True).encode())
     return h.hexdigest()
+
+
+def _heading_cache(previous: LoadedIndex | None) -> dict[str, np.ndarray]:
+    """Heading text hash → heading vector of the previous generation (empty without one)."""
+    if previous is None or previous.headings is None:
+        return {}
+    return {text_hash(h): previous.headings[i] for i, h in enumerate(previous.sections.headings)}
+
+
+def _write_headings(
+    out: Path, chunks: list[Chunk], embedder: Embedder, cache: dict[str, np.ndarray], batch_size: int
+) -> dict[str, Any]:
+    """Every section's heading vector (cached ones reused) into out/headings.npy; returns manifest info."""
+    sections = section_map(chunks)
+    hashes = [text_hash(h) for h in sections.headings]
+    missing = sorted({h: t for h, t in zip(hashes, sections.headings, strict=True) if h not in cache}.items())
+    if missing:
+        fresh = embedder.encode([t for _, t in missing], batch_size=batch_size)
+        cache = {**cache, **{h: fresh[i] for i, (h, _) in enumerate(missing)}}
+    vectors = np.stack([cache[h] for h in hashes]) if hashes else np.zeros((0, embedder.dim), dtype=np.float32)
+    save_headings(vectors, out / HEADINGS)
+    return {"count": sections.size, "headings": HEADINGS_FORMAT, "embedded": len(missing)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from askoleus.errors import IndexCorrupt
 
 from .dense import load_dense
 from .lexical import LexicalIndex
+from .sections import HEADINGS, SectionMap, section_map
 from .store import verify_generation
 
 CHUNKS = "chunks.jsonl"
@@ -54,6 +56,8 @@ class LoadedIndex:
     dense: faiss.Index
     lexical: LexicalIndex
     articles: dict[str, ArticleInfo]
+    sections: SectionMap = field(default_factory=lambda: section_map([]))
+    headings: np.ndarray | None = None  # one vector per section; None in generations built before them
 
     def sentence_vectors(self, i: int) -> np.ndarray:
         """Sentence vectors of chunk i (rows align with sent_spans[i])."""
@@ -62,6 +66,11 @@ class LoadedIndex:
     def cache(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Embedding cache: embed-text hash → (passage vector, sentence vectors)."""
         return {h: (self.vectors[i], self.sentence_vectors(i)) for i, h in enumerate(self.hashes)}
+
+    @cached_property
+    def kinds(self) -> np.ndarray:
+        """Every chunk's kind, for filtering candidates without a Python loop."""
+        return np.array([c.kind for c in self.chunks], dtype=object)
 
 
 def read_chunks(path: Path) -> tuple[list[Chunk], list[str], list[list[tuple[int, int]]]]:
@@ -86,6 +95,7 @@ def load_generation(gen_dir: Path, model: str | None = None, dim: int | None = N
         sent_vectors = np.load(gen_dir / SENTENCES, allow_pickle=False).astype(np.float32)
         dense = load_dense(gen_dir / DENSE)
         lexical = LexicalIndex.load(gen_dir / LEXICAL)
+        headings = _load_headings(gen_dir, manifest)
         raw_articles = json.loads((gen_dir / ARTICLES).read_text(encoding="utf-8"))
         articles = {
             a["id"]: ArticleInfo(
@@ -114,4 +124,31 @@ def load_generation(gen_dir: Path, model: str | None = None, dim: int | None = N
     offsets[1:] = np.cumsum([len(s) for s in spans])
     if sent_vectors.ndim != 2 or sent_vectors.shape[0] != offsets[-1]:
         raise IndexCorrupt(f"generation {name}: sentence vectors do not match the chunks")
-    return LoadedIndex(name, manifest, chunks, hashes, vectors, spans, offsets, sent_vectors, dense, lexical, articles)
+    sections = section_map(chunks)
+    if headings is not None and headings.shape != (sections.size, manifest["model"]["dim"]):
+        raise IndexCorrupt(f"generation {name}: heading vectors {headings.shape} do not match {sections.size} sections")
+    return LoadedIndex(
+        name,
+        manifest,
+        chunks,
+        hashes,
+        vectors,
+        spans,
+        offsets,
+        sent_vectors,
+        dense,
+        lexical,
+        articles,
+        sections,
+        headings,
+    )
+
+
+def _load_headings(gen_dir: Path, manifest: dict[str, Any]) -> np.ndarray | None:
+    """Heading vectors (checksummed by verify_generation); None for a generation built before them."""
+    if HEADINGS not in manifest["artifacts"] and "sections" not in manifest:
+        return None
+    headings: np.ndarray = np.load(gen_dir / HEADINGS, allow_pickle=False)
+    if headings.ndim != 2 or headings.dtype != np.float32:
+        raise ValueError("headings")
+    return headings
