@@ -10,6 +10,7 @@ import numpy as np
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
+ADD_ROWS = 8192  # vectors added per call, so a memory-mapped matrix is never copied whole
 
 
 def build_dense(vectors: np.ndarray, hnsw_threshold: int) -> tuple[faiss.Index, str]:
@@ -24,8 +25,8 @@ def build_dense(vectors: np.ndarray, hnsw_threshold: int) -> tuple[faiss.Index, 
     else:
         index = faiss.IndexFlatIP(dim)
         kind = "flat-ip"
-    if n:
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    for start in range(0, n, ADD_ROWS):
+        index.add(np.ascontiguousarray(vectors[start : start + ADD_ROWS], dtype=np.float32))
     return index, kind
 
 

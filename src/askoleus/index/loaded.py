@@ -63,10 +63,6 @@ class LoadedIndex:
         """Sentence vectors of chunk i (rows align with sent_spans[i])."""
         return self.sent_vectors[self.sent_offsets[i] : self.sent_offsets[i + 1]]
 
-    def cache(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Embedding cache: embed-text hash → (passage vector, sentence vectors)."""
-        return {h: (self.vectors[i], self.sentence_vectors(i)) for i, h in enumerate(self.hashes)}
-
     @cached_property
     def kinds(self) -> np.ndarray:
         """Every chunk's kind, for filtering candidates without a Python loop."""
@@ -85,17 +81,25 @@ def read_chunks(path: Path) -> tuple[list[Chunk], list[str], list[list[tuple[int
     return chunks, hashes, spans
 
 
-def load_generation(gen_dir: Path, model: str | None = None, dim: int | None = None) -> LoadedIndex:
-    """Verify and load a generation; IndexCorrupt on any mismatch."""
+def load_generation(
+    gen_dir: Path, model: str | None = None, dim: int | None = None, *, mmap: bool = False
+) -> LoadedIndex:
+    """Verify and load a generation; IndexCorrupt on any mismatch.
+
+    With mmap the vector files are mapped read-only, not read (sentence vectors stay float16): what
+    a build needs of the previous generation, whose vectors it copies row by row.
+    """
     manifest = verify_generation(gen_dir, model, dim, required=REQUIRED)
     name = gen_dir.name
     try:
         chunks, hashes, spans = read_chunks(gen_dir / CHUNKS)
-        vectors = np.load(gen_dir / VECTORS, allow_pickle=False)
-        sent_vectors = np.load(gen_dir / SENTENCES, allow_pickle=False).astype(np.float32)
+        vectors = np.load(gen_dir / VECTORS, allow_pickle=False, mmap_mode="r" if mmap else None)
+        sent_vectors = np.load(gen_dir / SENTENCES, allow_pickle=False, mmap_mode="r" if mmap else None)
+        if not mmap:
+            sent_vectors = sent_vectors.astype(np.float32)
         dense = load_dense(gen_dir / DENSE)
         lexical = LexicalIndex.load(gen_dir / LEXICAL)
-        headings = _load_headings(gen_dir, manifest)
+        headings = _load_headings(gen_dir, manifest, mmap)
         raw_articles = json.loads((gen_dir / ARTICLES).read_text(encoding="utf-8"))
         articles = {
             a["id"]: ArticleInfo(
@@ -144,11 +148,11 @@ def load_generation(gen_dir: Path, model: str | None = None, dim: int | None = N
     )
 
 
-def _load_headings(gen_dir: Path, manifest: dict[str, Any]) -> np.ndarray | None:
+def _load_headings(gen_dir: Path, manifest: dict[str, Any], mmap: bool = False) -> np.ndarray | None:
     """Heading vectors (checksummed by verify_generation); None for a generation built before them."""
     if HEADINGS not in manifest["artifacts"] and "sections" not in manifest:
         return None
-    headings: np.ndarray = np.load(gen_dir / HEADINGS, allow_pickle=False)
+    headings: np.ndarray = np.load(gen_dir / HEADINGS, allow_pickle=False, mmap_mode="r" if mmap else None)
     if headings.ndim != 2 or headings.dtype != np.float32:
         raise ValueError("headings")
     return headings
