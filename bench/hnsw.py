@@ -30,7 +30,7 @@ import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
 from askoleus.config import Settings  # noqa: E402
-from askoleus.embed import load_embedder  # noqa: E402
+from askoleus.encoders import load_embedder  # noqa: E402
 from askoleus.index import IndexStore  # noqa: E402
 
 K = 10

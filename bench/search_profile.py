@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 
 from askoleus.answer.extract import select_quotes  # noqa: E402
 from askoleus.config import Settings  # noqa: E402
-from askoleus.embed import load_embedder  # noqa: E402
+from askoleus.encoders import load_embedder  # noqa: E402
 from askoleus.index import load_current  # noqa: E402
 from askoleus.retrieve import QueryEncoder, Retriever  # noqa: E402
 

@@ -126,11 +126,12 @@ class Retriever:
         kinds: Collection[str] | None = None,
         mode: Mode = "hybrid",
         query_vector: np.ndarray | None = None,
+        sections: bool = True,
     ) -> list[Hit]:
         """Top-k hits for query, optionally only chunks of the given kinds.
 
         In "hybrid" mode with heading vectors in the index, sections are ranked and each hit is the
-        best passage of a different section; otherwise chunks are ranked.
+        best passage of a different section; otherwise (or with sections=False) chunks are ranked.
         """
         idx = self.index
         n = len(idx.chunks)
@@ -144,7 +145,7 @@ class Retriever:
         lex_ids = lex_ids[lex_all[lex_ids] > 0]
         parts = [dense_ids, lex_ids]
         headings = None
-        if mode == "hybrid" and self.heading_weight > 0 and idx.headings is not None:
+        if sections and mode == "hybrid" and self.heading_weight > 0 and idx.headings is not None:
             headings = idx.headings @ qv
             parts.append(self._section_members(headings, pool))
         cand = np.unique(np.concatenate(parts).astype(np.int64))
