@@ -1,8 +1,17 @@
 """What /v1/search and /v1/ask cost on top of the question's encode, at the full tree's size.
 
 Loads a built generation (default: bench/data/index-full), encodes the eval questions once, then
-times `Retriever.search` (as /v1/search and /v1/ask call it) and answer extraction with those fixed
-vectors, so the encoder is left out. Prints p50/p90 per query and a cProfile of the searches.
+times, per question, with the encoder left out:
+
+- `Retriever.search` with the fixed question vector, as /v1/search calls it (sections ranked);
+- answer extraction (`select_quotes`) over the top hits;
+- `Answerer.ask`, the whole answer path of /v1/ask (routing, language, retrieval, coverage,
+  extraction, citations), with every text it encodes already in its query-vector cache (one warm-up
+  round fills it), so what is timed is everything but the encoder.
+
+Wall time and CPU time (`time.process_time`, this process's threads) are both printed: on a shared
+machine the CPU time is the cost, the wall time includes waiting for a core. Ends with a cProfile
+of the searches.
 
     .venv/bin/python bench/search_profile.py
     .venv/bin/python bench/search_profile.py --index bench/data/index-project --rounds 50
@@ -14,36 +23,43 @@ import argparse
 import cProfile
 import io
 import json
-import os
 import pstats
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from common import DATA, ROOT, loadavg  # first: offline model, this checkout's src/ on sys.path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+# isort: split
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from askoleus.answer.extract import select_quotes  # noqa: E402
-from askoleus.config import Settings  # noqa: E402
-from askoleus.encoders import load_embedder  # noqa: E402
-from askoleus.index import load_current  # noqa: E402
-from askoleus.retrieve import QueryEncoder, Retriever  # noqa: E402
+from askoleus.answer import Answerer
+from askoleus.answer.extract import select_quotes
+from askoleus.config import Settings
+from askoleus.encoders import load_embedder
+from askoleus.index import load_current
+from askoleus.retrieve import QueryEncoder, Retriever
 
 
-def percentiles(times: list[float]) -> str:
-    ms = 1000 * np.asarray(times)
-    return f"p50 {np.percentile(ms, 50):.2f} ms, p90 {np.percentile(ms, 90):.2f} ms, max {ms.max():.2f} ms"
+def timed(rounds: int, items: list[Callable[[], object]]) -> str:
+    """p50/p90 wall and CPU ms per call of each item, over rounds passes."""
+    wall, cpu = [], []
+    for _ in range(rounds):
+        for call in items:
+            w, c = time.perf_counter(), time.process_time()
+            call()
+            cpu.append(time.process_time() - c)
+            wall.append(time.perf_counter() - w)
+    w, c = 1000 * np.asarray(wall), 1000 * np.asarray(cpu)
+    return (
+        f"wall p50 {np.percentile(w, 50):.2f} ms p90 {np.percentile(w, 90):.2f} ms | "
+        f"cpu p50 {np.percentile(c, 50):.2f} ms p90 {np.percentile(c, 90):.2f} ms"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--index", type=Path, default=ROOT / "bench" / "data" / "index-full")
+    ap.add_argument("--index", type=Path, default=DATA / "index-full")
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--profile", type=int, default=25, help="cProfile lines to print (0: none)")
     args = ap.parse_args()
@@ -61,39 +77,42 @@ def main() -> None:
         dense_weight=settings.dense_weight,
         heading_weight=settings.heading_weight,
     )
+    answerer = Answerer(settings, encode)
+    print(f"load average {loadavg()}")
     print(f"{len(index.chunks)} chunks, {index.sections.size} sections, {len(questions)} questions")
+    print(f"dense index: {index.manifest['dense']['kind']}")
 
-    def search_all(kinds: tuple[str, ...], k: int) -> list[float]:
-        times = []
-        for _ in range(args.rounds):
-            for q, v in zip(questions, vectors, strict=True):
-                t = time.perf_counter()
-                retriever.search(q, k, kinds=kinds, query_vector=v)
-                times.append(time.perf_counter() - t)
-        return times
+    t = time.perf_counter()
+    for q in questions:
+        encode.embedder.encode([q])
+    print(f"question encode (for scale): {1000 * (time.perf_counter() - t) / len(questions):.2f} ms mean wall")
 
-    search_all(("body",), settings.top_k)  # warm up
-    print(f"/v1/search retrieval (k={settings.top_k}, body): {percentiles(search_all(('body',), settings.top_k))}")
-    print(f"/v1/search retrieval (k=20, any kind):  {percentiles(search_all((), 20))}")
-    hits_of = [
-        retriever.search(q, settings.top_k, kinds=("body",), query_vector=v)
-        for q, v in zip(questions, vectors, strict=True)
+    def search(q: str, v: np.ndarray, kinds: tuple[str, ...], k: int) -> Callable[[], object]:
+        return lambda: retriever.search(q, k, kinds=kinds, query_vector=v)
+
+    body = [search(q, v, ("body",), settings.top_k) for q, v in zip(questions, vectors, strict=True)]
+    anything = [search(q, v, (), 20) for q, v in zip(questions, vectors, strict=True)]
+    timed(1, body)  # warm-up
+    print(f"/v1/search retrieval (k={settings.top_k}, body): {timed(args.rounds, body)}")
+    print(f"/v1/search retrieval (k=20, any kind):  {timed(args.rounds, anything)}")
+    hits_of = [call() for call in body]
+    extract = [
+        (lambda q=q, v=v, h=h: select_quotes(index, h, v, max_sentences=settings.max_answer_sentences, question=q))
+        for q, v, h in zip(questions, vectors, hits_of, strict=True)
     ]
-    times = []
-    for _ in range(args.rounds):
-        for q, v, hits in zip(questions, vectors, hits_of, strict=True):
-            t = time.perf_counter()
-            select_quotes(index, hits, v, max_sentences=settings.max_answer_sentences, question=q)
-            times.append(time.perf_counter() - t)
-    print(f"answer extraction (top {settings.top_k} hits):  {percentiles(times)}")
+    print(f"answer extraction (top {settings.top_k} hits):  {timed(args.rounds, extract)}")
+    asks = [(lambda q=q: answerer.ask(index, q)) for q in questions]
+    timed(1, asks)  # fills the query-vector cache with every text the answer path encodes
+    print(f"/v1/ask answer path, encodes cached:  {timed(args.rounds, asks)}")
     if args.profile:
-        prof = cProfile.Profile()
-        prof.enable()
-        search_all(("body",), settings.top_k)
-        prof.disable()
-        out = io.StringIO()
-        pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(args.profile)
-        print(out.getvalue())
+        for name, calls in (("search", body), ("ask", asks)):
+            prof = cProfile.Profile()
+            prof.enable()
+            timed(max(1, args.rounds // 4), calls)
+            prof.disable()
+            out = io.StringIO()
+            pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(args.profile)
+            print(f"--- cProfile: {name}\n{out.getvalue()}")
 
 
 if __name__ == "__main__":
