@@ -106,3 +106,13 @@ def test_heading_weight_zero_ranks_loose_chunks_as_before(site, embedder) -> Non
     hits = Retriever(site, QueryEncoder(embedder), heading_weight=0).search("how much sleep do runners need", 20)
     assert len(hits) == len(site.chunks)
     assert all(h.heading == 0.0 for h in hits)
+
+
+def test_answers_rank_loose_passages(loaded, embedder) -> None:  # type: ignore[no-untyped-def]
+    """sections=False (the answer path) is the chunk ranking, so a section's second passage stays in reach."""
+    encode = QueryEncoder(embedder)
+    question = "why do my legs feel heavy when I run"
+    loose = Retriever(loaded, encode).search(question, 20, sections=False)
+    chunks = Retriever(loaded, encode, heading_weight=0).search(question, 20)
+    assert [(h.position, h.score) for h in loose] == [(h.position, h.score) for h in chunks]
+    assert len({loaded.sections.of_chunk[h.position] for h in loose}) < len(loose)
