@@ -45,7 +45,7 @@ class Settings(BaseSettings):
 
     # index
     keep_generations: int = Field(3, ge=1, le=50)
-    hnsw_threshold: int = Field(50_000, ge=1, description="chunks above which FAISS HNSW is used")
+    hnsw_threshold: int = Field(20_000, ge=1, description="chunks above which FAISS HNSW is used")
     strict: bool = False
     max_file_bytes: int = Field(5_000_000, ge=1_000)
 
