@@ -9,6 +9,8 @@
 # Only regular .html files are copied (symlinks into /usr/share/javascript, CSS,
 # images and _sources/ are skipped); the directory layout below html/ is kept,
 # so DEST/faq/programming.html, DEST/library/os.html, ...
+# Debian's build points each page's canonical link at file:///usr/share/doc/...; the copies point
+# it at docs.python.org, where the pages are published (askoleus indexes http(s) links only).
 # Idempotent: if DEST already holds the requested files, nothing is downloaded.
 set -euo pipefail
 
@@ -83,7 +85,7 @@ mkdir -p "$dest"
     while IFS= read -r -d '' f; do
         f="${f#./}"
         mkdir -p "$dest/$(dirname "$f")"
-        cp "$src/$f" "$dest/$f"
+        sed 's#file:///usr/share/doc/python3.11/html/#https://docs.python.org/3.11/#g' "$src/$f" >"$dest/$f"
     done
 
 n="$(count_html "$dest")"

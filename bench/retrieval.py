@@ -13,13 +13,17 @@ Corpora (built once under bench/data/, then reused: build_index only embeds what
   golden   the project's corpus/ with eval/golden.jsonl (items with an `anchor` and no `previous`;
            a hit is a chunk with that anchor), as `askoleus eval` ranks them (body chunks only).
 
-Every question is embedded once; each mode then ranks with that vector through
+Every question is embedded once; each configuration then ranks with that vector through
 `askoleus.retrieve.Retriever.search(mode=...)`, so the numbers are those of the shipped code.
-`hybrid-best-hit` is the fusion as it was before it was re-measured (BM25 divided by the best
-candidate's BM25 instead of the query's attainable maximum, weight 0.7), kept for comparison.
+`hybrid chunks` is the hybrid fusion ranking loose chunks (heading weight 0, the ranking before
+section-aware ranking); `hybrid sections h own b` ranks sections with heading weight h, of which
+share b is the section's own heading and 1 - b its article's best heading.
 
-    .venv/bin/python bench/retrieval.py                     # faq, subset, golden
-    .venv/bin/python bench/retrieval.py --corpora faq golden --weights 0.5 0.7 0.9
+Held-out split: in every question file, item i (0-based) is held out when i % 3 == 2; weights are
+chosen on the other two thirds ("tune") and the held-out third is reported next to it.
+
+    .venv/bin/python bench/retrieval.py                     # faq, subset, full, golden
+    .venv/bin/python bench/retrieval.py --corpora faq golden --heading-weights 0.3 0.5
     bench/fetch_pydocs.sh                                   # first, if bench/data/pydocs is missing
 """
 
@@ -42,13 +46,14 @@ from askoleus.config import Settings
 from askoleus.encoders import load_embedder
 from askoleus.index import load_current
 from askoleus.pipeline import build_index
-from askoleus.retrieve import QueryEncoder, Retriever, fuse
+from askoleus.retrieve import HEADING_WEIGHT, OWN_HEADING_SHARE, QueryEncoder, Retriever
 
 EVAL = ROOT / "eval"
 SITE = "https://docs.python.org/3.11"
-DEFAULT_WEIGHTS = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.97]
-PREVIOUS_WEIGHT = 0.7  # the default before the fusion was re-measured
+HEADING_WEIGHTS = [0.1, 0.2, 0.3, 0.5]
+OWN_SHARES = [0.0, 0.25, 0.5, 1.0]
 K = 10
+HELD_OUT_EVERY = 3  # item i is held out when i % 3 == 2
 
 
 # -- corpora ---------------------------------------------------------------------------------
@@ -93,6 +98,7 @@ def ensure_index(  # type: ignore[no-untyped-def]
         "chunks": report.chunks,
         "embedded": report.embedded,
         "skipped": len(report.skipped),
+        "skipped_files": report.skipped,
         "unchanged": report.unchanged,
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -103,15 +109,32 @@ def ensure_index(  # type: ignore[no-untyped-def]
 Matcher = Callable[[dict, object], bool]
 
 
-def configs(weights: list[float]) -> list[tuple[str, float | None]]:
-    return [("dense", None), ("lexical", None), ("rrf", None), ("hybrid-best-hit", PREVIOUS_WEIGHT)] + [
-        ("hybrid", w) for w in weights
-    ]
+Config = tuple[str, str, float, float, float]  # label, mode, dense weight, heading weight, own-heading share
 
 
-def _fuse_scaled_by_best_hit(dense, lexical, mode, dense_weight, lexical_max=None):  # type: ignore[no-untyped-def]
-    """The fusion before it was re-measured: BM25 divided by the best candidate's BM25."""
-    return fuse(dense, lexical, mode, dense_weight)
+def configs(heading_weights: list[float], own_shares: list[float]) -> list[Config]:
+    w = Settings().dense_weight
+    return [
+        ("dense", "dense", w, 0.0, 0.0),
+        ("lexical", "lexical", w, 0.0, 0.0),
+        ("rrf", "rrf", w, 0.0, 0.0),
+        ("hybrid chunks", "hybrid", w, 0.0, 0.0),
+    ] + [(f"hybrid sections {h:.2f} own {b:.2f}", "hybrid", w, h, b) for h in heading_weights for b in own_shares]
+
+
+def held_out(i: int) -> bool:
+    return i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1
+
+
+def metrics(ranks: list[int | None]) -> dict[str, float]:
+    n = len(ranks) or 1
+    return {
+        "n": len(ranks),
+        "hit@1": sum(r == 1 for r in ranks if r) / n,
+        "hit@3": sum(r <= 3 for r in ranks if r) / n,
+        "hit@10": sum(1 for r in ranks if r) / n,
+        "mrr": sum(1 / r for r in ranks if r) / n,
+    }
 
 
 def evaluate(
@@ -119,46 +142,29 @@ def evaluate(
     encoder: QueryEncoder,
     items: list[dict],
     match: Matcher,  # type: ignore[no-untyped-def]
-    weights: list[float],
+    heading_weights: list[float],
+    own_shares: list[float],
     kinds: tuple[str, ...] | None,
 ) -> list[dict]:
-    """One row per (mode, weight): hit@1, hit@3, hit@10, MRR@10."""
+    """One row per configuration: hit@1, hit@3, hit@10, MRR@10 on all items, the tune and the held-out part."""
     vectors = [encoder(it["question"]) for it in items]
     rows = []
-    for mode, w in configs(weights):
-        retriever = Retriever(
-            index,
-            encoder,
-            candidates=Settings().candidates,
-            dense_weight=w if w is not None else Settings().dense_weight,
-        )
+    for label, mode, w, h, b in configs(heading_weights, own_shares):
+        retrieve_module.OWN_HEADING_SHARE = b
+        retriever = Retriever(index, encoder, candidates=Settings().candidates, dense_weight=w, heading_weight=h)
         ranks: list[int | None] = []
         for it, qv in zip(items, vectors, strict=True):
-            if mode == "hybrid-best-hit":
-                retrieve_module.fuse = _fuse_scaled_by_best_hit
-                try:
-                    hits = retriever.search(it["question"], K, kinds=kinds, mode="hybrid", query_vector=qv)
-                finally:
-                    retrieve_module.fuse = fuse
-            else:
-                hits = retriever.search(
-                    it["question"],
-                    K,
-                    kinds=kinds,
-                    mode=mode,
-                    query_vector=qv,  # type: ignore[arg-type]
-                )
-            ranks.append(next((i for i, h in enumerate(hits, 1) if match(it, h.chunk)), None))
-        n = len(ranks)
+            hits = retriever.search(it["question"], K, kinds=kinds, mode=mode, query_vector=qv)  # type: ignore[arg-type]
+            ranks.append(next((i for i, hit in enumerate(hits, 1) if match(it, hit.chunk)), None))
+        retrieve_module.OWN_HEADING_SHARE = OWN_HEADING_SHARE
         rows.append(
             {
-                "mode": mode,
-                "weight": w,
-                "n": n,
-                "hit@1": sum(r == 1 for r in ranks if r) / n,
-                "hit@3": sum(r <= 3 for r in ranks if r) / n,
-                "hit@10": sum(1 for r in ranks if r) / n,
-                "mrr": sum(1 / r for r in ranks if r) / n,
+                "config": label,
+                "heading_weight": h,
+                "own_share": b,
+                **metrics(ranks),
+                "tune": metrics([r for i, r in enumerate(ranks) if not held_out(i)]),
+                "held_out": metrics([r for i, r in enumerate(ranks) if held_out(i)]),
                 "ranks": ranks,
             }
         )
@@ -166,22 +172,41 @@ def evaluate(
 
 
 def table(title: str, rows: list[dict]) -> str:
-    dense = next(r for r in rows if r["mode"] == "dense")
     out = [
         f"### {title}",
         "",
-        "| mode | weight | hit@1 | hit@3 | hit@10 | MRR@10 | vs dense (MRR) |",
+        "| config | hit@1 | hit@3 | hit@10 | MRR@10 | tune hit@1 / MRR | held-out hit@1 / MRR |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        w = "" if r["weight"] is None else f"{r['weight']:.2f}"
-        if r["mode"] == "hybrid" and r["weight"] == Settings().dense_weight:
-            w += " (default)"
-        delta = r["mrr"] - dense["mrr"]
+        default = r["heading_weight"] == HEADING_WEIGHT and r["own_share"] == OWN_HEADING_SHARE
+        label = r["config"] + (" (default)" if default else "")
+        t, ho = r["tune"], r["held_out"]
         out.append(
-            f"| {r['mode']} | {w} | {r['hit@1']:.3f} | {r['hit@3']:.3f} | {r['hit@10']:.3f} | "
-            f"{r['mrr']:.3f} | {delta:+.3f} |"
+            f"| {label} | {r['hit@1']:.3f} | {r['hit@3']:.3f} | {r['hit@10']:.3f} | {r['mrr']:.3f} | "
+            f"{t['hit@1']:.3f} / {t['mrr']:.3f} | {ho['hit@1']:.3f} / {ho['mrr']:.3f} |"
         )
+    return "\n".join(out)
+
+
+def side_by_side(results: dict[str, dict]) -> str:
+    """hit@1 / MRR@10 of every configuration on every corpus, then the mean tune MRR used to choose."""
+    names = list(results)
+    labels = [r["config"] for r in next(iter(results.values()))["rows"]]
+    out = [
+        "### side by side: hit@1 / MRR@10 (all items; held-out third in brackets)",
+        "",
+        "| config | " + " | ".join(names) + " | mean tune MRR |",
+        "| --- | " + " | ".join("---" for _ in names) + " | --- |",
+    ]
+    for label in labels:
+        cells, tune = [], []
+        for name in names:
+            r = next(r for r in results[name]["rows"] if r["config"] == label)
+            ho = r["held_out"]
+            cells.append(f"{r['hit@1']:.3f} / {r['mrr']:.3f} ({ho['hit@1']:.3f} / {ho['mrr']:.3f})")
+            tune.append(r["tune"]["mrr"])
+        out.append(f"| {label} | " + " | ".join(cells) + f" | {sum(tune) / len(tune):.3f} |")
     return "\n".join(out)
 
 
@@ -194,7 +219,8 @@ def main() -> None:
     ap.add_argument(
         "--corpora", nargs="+", default=["faq", "subset", "full", "golden"], choices=["faq", "subset", "full", "golden"]
     )
-    ap.add_argument("--weights", nargs="+", type=float, default=DEFAULT_WEIGHTS)
+    ap.add_argument("--heading-weights", nargs="+", type=float, default=HEADING_WEIGHTS)
+    ap.add_argument("--own-shares", nargs="+", type=float, default=OWN_SHARES)
     ap.add_argument("--json", type=Path, help="also write all rows (with per-item ranks) here")
     args = ap.parse_args()
 
@@ -224,22 +250,13 @@ def main() -> None:
             match = lambda it, c: c.source == it["source"] and c.anchor == it["anchor"]  # noqa: E731
             kinds = ("body",)
         index = load_current(settings.index_dir, embedder.name, embedder.dim)
-        rows = evaluate(index, encoder, items, match, args.weights, kinds)
+        rows = evaluate(index, encoder, items, match, args.heading_weights, args.own_shares, kinds)
         results[name] = {"index": info, "rows": rows}
         title = f"{name}: {len(items)} questions, {info['articles']} articles, {info['chunks']} chunks"
         print(f"\n[{name}] index: {json.dumps(info)}", flush=True)
         print(table(title, rows), flush=True)
 
-    print("\n### hybrid minus dense (MRR@10 / hit@1 / hit@3 / hit@10), per weight ('old' = hybrid-best-hit)")
-    for name, res in results.items():
-        dense = next(r for r in res["rows"] if r["mode"] == "dense")
-        cells = []
-        for r in res["rows"]:
-            if r["mode"].startswith("hybrid"):
-                label = ("old " if r["mode"] != "hybrid" else "") + f"{r['weight']:.2f}"
-                deltas = "/".join(f"{r[m] - dense[m]:+.3f}" for m in ("mrr", "hit@1", "hit@3", "hit@10"))
-                cells.append(f"{label}: {deltas}")
-        print(f"- {name}: " + ", ".join(cells))
+    print("\n" + side_by_side(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 

@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import askoleus.build_vectors as build_vectors
 import askoleus.index.writer as writer_module
 from askoleus.config import Settings
 from askoleus.errors import BuildError, IngestError
 from askoleus.index import IndexStore, LoadedIndex, load_current
+from askoleus.index.vectorfile import RowWriter
 from askoleus.pipeline import BuildReport, build_index
 from conftest import CORPUS, FIXTURES, SEED, FakeEmbedder
 
@@ -67,7 +69,8 @@ def test_first_build_embeds_every_chunk_and_makes_the_generation_current(setting
     """An empty index gets one generation with every chunk embedded once, and every word of the articles."""
     report, embedder = build(settings)
     assert (report.articles, report.embedded, report.reused, report.removed) == (3, report.chunks, 0, 0)
-    assert embedder.calls == report.chunks + len(current(settings).vocabulary) > report.chunks > 0
+    assert report.chunks > 0
+    assert len(current(settings).vocabulary) > 0  # every word of the articles has a vector
     assert not report.unchanged
     assert report.skipped == []
     assert report.dense_index == "flat-ip"
@@ -87,6 +90,12 @@ def test_first_build_embeds_every_chunk_and_makes_the_generation_current(setting
     }
     assert manifest["chunker"]["max_tokens"] == settings.chunk_max_tokens
     assert set(manifest["corpus"]) == {SEED, MAGNESIUM, IRON}
+    words = len(current(settings).vocabulary)
+    assert (
+        embedder.calls == report.chunks + manifest["sections"]["embedded"] + words
+    )  # each passage, heading, word once
+    assert manifest["sections"]["count"] == index.sections.size
+    assert manifest["sections"]["embedded"] == len(set(index.sections.headings))  # "Sources" is embedded once
     assert leftovers(settings) == []
 
 
@@ -160,6 +169,42 @@ def test_reused_vectors_are_the_cached_ones(settings: Settings) -> None:
     for h, v in zip(after.hashes, after.vectors, strict=False):
         if h in old:
             assert np.array_equal(old[h], v)
+
+
+def test_vectors_streamed_block_by_block_are_each_texts_own(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With blocks of two chunks (many blocks, repeated texts in different ones), every chunk's passage,
+    sentence and heading vectors are those of its own text, and each distinct text is encoded once."""
+    monkeypatch.setattr(build_vectors, "EMBED_CALL", 2)
+    repost = (settings.corpus_dir / MAGNESIUM).read_text(encoding="utf-8").replace("slug: magnesium-and-cramps\n", "")
+    (settings.corpus_dir / "archive").mkdir()
+    (settings.corpus_dir / "archive" / MAGNESIUM).write_text(repost, encoding="utf-8")  # same texts, other id
+    report, embedder = build(settings)
+    index = current(settings)
+    reference = FakeEmbedder()
+    texts = [c.embed_text for c in index.chunks]
+    assert report.embedded == len(set(texts)) < report.chunks  # the repeated paragraph is encoded once
+    assert np.array_equal(index.vectors, reference.encode(texts))
+    for i, (c, spans) in enumerate(zip(index.chunks, index.sent_spans, strict=True)):
+        expected = reference.encode([c.text[s:e] for s, e in spans]).astype(np.float16)
+        assert np.array_equal(index.sentence_vectors(i), expected.astype(np.float32))
+    assert index.headings is not None
+    assert np.array_equal(index.headings, reference.encode(index.sections.headings))
+    headings = index.manifest["sections"]["embedded"]
+    assert headings == len(set(index.sections.headings))
+    assert embedder.calls == report.embedded + headings + len(index.vocabulary)  # and every word once
+
+
+def test_a_rebuild_copies_reused_vectors_across_blocks(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks that mix reused and fresh chunks still put every vector in its chunk's row."""
+    monkeypatch.setattr(build_vectors, "EMBED_CALL", 3)
+    build(settings)
+    add_sentence(settings)
+    report, _ = build(settings)
+    index = current(settings)
+    assert 0 < report.embedded < report.chunks
+    assert np.array_equal(index.vectors, FakeEmbedder().encode([c.embed_text for c in index.chunks]))
 
 
 def test_deleting_an_article_leaves_no_orphan_chunks(settings: Settings) -> None:
@@ -259,7 +304,7 @@ def no_space(*args, **kwargs):  # type: ignore[no-untyped-def]
     raise OSError(errno.ENOSPC, "No space left on device")
 
 
-@pytest.mark.parametrize("target", ["save_dense", "np.save"])
+@pytest.mark.parametrize("target", ["save_dense", "vectors"])
 def test_disk_full_is_a_build_error_that_changes_nothing(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, target: str
 ) -> None:
@@ -267,8 +312,8 @@ def test_disk_full_is_a_build_error_that_changes_nothing(
     tmp/ is cleaned, and the next build (with space again) succeeds."""
     first, _ = build(settings)
     add_sentence(settings)
-    if target == "np.save":
-        monkeypatch.setattr(writer_module.np, "save", no_space)
+    if target == "vectors":
+        monkeypatch.setattr(RowWriter, "write", no_space)
     else:
         monkeypatch.setattr(writer_module, "save_dense", no_space)
 

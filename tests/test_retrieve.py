@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from askoleus.config import Settings
+from askoleus.index import LoadedIndex, load_current
+from askoleus.pipeline import build_index
 from askoleus.retrieve import QueryEncoder, Retriever, fuse
+from conftest import FIXTURES
 
 IRON_ANCHOR = "why-would-your-engine-be-underpowered-even-when-you-feel-fine-otherwise"
 
@@ -71,3 +76,56 @@ def test_several_short_texts_are_embedded_once(fake_embedder) -> None:  # type: 
     assert np.allclose(vectors[1], vectors[3])
     assert np.allclose(vectors[2], fake_embedder.encode(["ice baths"])[0])
     assert enc("baths") is enc._cache["baths"]
+
+
+# --- section-aware ranking on a small Hugo-like site (tests/fixtures/site) ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, embedder) -> LoadedIndex:  # type: ignore[no-untyped-def]
+    base = tmp_path_factory.mktemp("site")
+    settings = Settings(corpus_dir=FIXTURES / "site", index_dir=base / "index")
+    build_index(settings, embedder)
+    return load_current(settings.index_dir, embedder.name, embedder.dim)
+
+
+def test_a_paraphrase_of_a_heading_finds_its_section_first(site, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Headings are the questions readers ask: their own vector pulls the section up."""
+    hits = Retriever(site, QueryEncoder(embedder)).search("how quickly should I build up my weekly kilometres", 3)
+    top = hits[0]
+    assert (top.chunk.article_id, top.chunk.anchor) == ("faq/extending", "how-fast-can-i-increase-my-mileage")
+    assert top.heading > 0.5
+    assert top.chunk.url.endswith("/faq/extending#how-fast-can-i-increase-my-mileage")
+
+
+def test_each_hit_is_the_best_passage_of_a_different_section(loaded, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Sections are ranked, so a long section cannot fill the list with its own passages."""
+    encode = QueryEncoder(embedder)
+    question = "why do my legs feel heavy when I run"
+    hits = Retriever(loaded, encode).search(question, 20)
+    sections = [loaded.sections.of_chunk[h.position] for h in hits]
+    assert len(hits) == len(set(sections)) == loaded.sections.size  # fewer sections than k: each once
+    chunks = {h.position: h.score for h in Retriever(loaded, encode, heading_weight=0).search(question, 10_000)}
+    members = loaded.sections.members
+    offsets = loaded.sections.offsets
+    assert any(offsets[s + 1] - offsets[s] > 1 for s in sections)  # some sections have several passages
+    for h, s in zip(hits, sections, strict=True):
+        assert chunks[h.position] == max(chunks.get(int(i), -1.0) for i in members[offsets[s] : offsets[s + 1]])
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_heading_weight_zero_ranks_loose_chunks_as_before(site, embedder) -> None:  # type: ignore[no-untyped-def]
+    """The chunk ranking stays available (and is what the dense, lexical and rrf modes use)."""
+    hits = Retriever(site, QueryEncoder(embedder), heading_weight=0).search("how much sleep do runners need", 20)
+    assert len(hits) == len(site.chunks)
+    assert all(h.heading == 0.0 for h in hits)
+
+
+def test_answers_rank_loose_passages(loaded, embedder) -> None:  # type: ignore[no-untyped-def]
+    """sections=False (the answer path) is the chunk ranking, so a section's second passage stays in reach."""
+    encode = QueryEncoder(embedder)
+    question = "why do my legs feel heavy when I run"
+    loose = Retriever(loaded, encode).search(question, 20, sections=False)
+    chunks = Retriever(loaded, encode, heading_weight=0).search(question, 20)
+    assert [(h.position, h.score) for h in loose] == [(h.position, h.score) for h in chunks]
+    assert len({loaded.sections.of_chunk[h.position] for h in loose}) < len(loose)

@@ -49,7 +49,7 @@ class Settings(BaseSettings):
 
     # index
     keep_generations: int = Field(3, ge=1, le=50)
-    hnsw_threshold: int = Field(50_000, ge=1, description="chunks above which FAISS HNSW is used")
+    hnsw_threshold: int = Field(20_000, ge=1, description="chunks above which FAISS HNSW is used")
     strict: bool = False
     max_file_bytes: int = Field(5_000_000, ge=1_000)
 
@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     max_top_k: int = Field(20, ge=1, le=100)
     candidates: int = Field(50, ge=5, le=1000)
     dense_weight: float = Field(0.94, ge=0.0, le=1.0, description="cosine share of the hybrid score")
+    heading_weight: float = Field(
+        0.2, ge=0.0, le=1.0, description="heading-cosine share of a section's score; 0 ranks loose chunks"
+    )
     not_covered_threshold: float = Field(0.325, ge=0.0, le=1.0)
     max_answer_sentences: int = Field(3, ge=1, le=8)
     language_max_english_probability: float = Field(

@@ -9,7 +9,6 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from askoleus import __version__
+from askoleus.build_vectors import Progress, Vectors, rows_by_hash
 from askoleus.chunk import ChunkerSettings, chunk_article, fit_to_limit
 from askoleus.config import Settings
 from askoleus.documents import Article, Chunk
@@ -24,14 +24,13 @@ from askoleus.encoders import Embedder, encoder_record, text_hash
 from askoleus.errors import BuildError, IndexCorrupt
 from askoleus.index.lexical import STOPWORDS
 from askoleus.index.loaded import LoadedIndex, load_generation, vocabulary
+from askoleus.index.sections import HEADINGS_FORMAT
 from askoleus.index.store import IndexStore, new_generation_id, write_manifest
-from askoleus.index.writer import Embedded, Spans, article_record, write_artifacts
+from askoleus.index.writer import Spans, article_record, write_artifacts
 from askoleus.ingest.corpus import load_corpus
 from askoleus.sentences import sentence_spans
 
 log = logging.getLogger(__name__)
-Progress = Callable[[str, int, int], None]
-EMBED_CALL = 256  # texts per encode call: progress granularity without hurting throughput
 
 
 @dataclass
@@ -62,31 +61,15 @@ def chunker_settings(settings: Settings) -> ChunkerSettings:
 
 
 def _previous(store: IndexStore, embedder: Embedder) -> LoadedIndex | None:
-    """The current generation, if it is valid and built with the same model (the embedding cache)."""
+    """The current generation, if valid and built with the same model: the embedding cache (vectors mapped)."""
     gen = store.current_id()
     if gen is None:
         return None
     try:
-        return load_generation(store.generations / gen, embedder.name, embedder.dim)
+        return load_generation(store.generations / gen, embedder.name, embedder.dim, mmap=True)
     except IndexCorrupt as exc:
         log.warning("current generation not reusable as cache: %s", exc.message)
         return None
-
-
-def _embed(
-    chunks: list[tuple[Chunk, Spans]], embedder: Embedder, batch_size: int, progress: Progress | None
-) -> list[Embedded]:
-    """Passage and sentence vectors for (chunk, sentence spans of its text), in calls of EMBED_CALL texts."""
-    out: list[Embedded] = []
-    for i in range(0, len(chunks), EMBED_CALL):
-        part = chunks[i : i + EMBED_CALL]
-        texts = [c.embed_text for c, _ in part]
-        spans = [_embed_spans(c, s) for c, s in part]
-        vecs, sents = embedder.encode_passages(texts, spans, batch_size=batch_size)
-        out.extend(zip(vecs, sents, strict=True))
-        if progress:
-            progress("embed", min(i + EMBED_CALL, len(chunks)), len(chunks))
-    return out
 
 
 def _word_vectors(
@@ -101,12 +84,6 @@ def _word_vectors(
     if not words:
         return [], np.zeros((0, embedder.dim), dtype=np.float32)
     return words, np.stack([np.asarray(known[w], dtype=np.float32) for w in words])
-
-
-def _embed_spans(c: Chunk, spans: Spans) -> Spans:
-    """Sentence spans of c.text, shifted to positions in c.embed_text."""
-    shift = len(c.embed_text) - len(c.text)
-    return [(s + shift, e + shift) for s, e in spans]
 
 
 def build_index(
@@ -142,15 +119,11 @@ def build_index(
         spans = [sentence_spans(c.text) for c in chunks]
 
         previous = _previous(store, embedder)
-        cache = previous.cache() if previous else {}
-        missing = sorted({h: (c, s) for h, c, s in zip(hashes, chunks, spans, strict=True) if h not in cache}.items())
-        fresh = _embed([cs for _, cs in missing], embedder, settings.embed_batch_size, progress)
-        cache.update({h: fresh[i] for i, (h, _) in enumerate(missing)})
-        embedded = [cache[h] for h in hashes]
+        reuse = rows_by_hash(previous)
+        missing = {h for h in hashes if h not in reuse}
         report.articles, report.chunks = len(corpus.articles), len(chunks)
         report.embedded = len(missing)
-        missing_set = {h for h, _ in missing}
-        report.reused = sum(1 for h in hashes if h not in missing_set)
+        report.reused = sum(1 for h in hashes if h not in missing)
         if previous:
             new_hashes = set(hashes)
             report.removed = sum(1 for h in previous.hashes if h not in new_hashes)
@@ -179,7 +152,7 @@ def build_index(
                 chunks,
                 hashes,
                 spans,
-                embedded,
+                Vectors(previous, reuse, progress),
                 words,
                 fingerprint,
             )
@@ -203,13 +176,15 @@ def _write_generation(
     chunks: list[Chunk],
     hashes: list[str],
     spans: list[Spans],
-    embedded: list[Embedded],
+    vectors: Vectors,
     words: tuple[list[str], np.ndarray],
     fingerprint: str,
 ) -> str:
     """Write, checksum, fsync and activate a generation; returns the dense index kind."""
     tmp = store.new_tmp_dir(gen)
-    kind = write_artifacts(tmp, chunks, hashes, spans, embedded, articles, settings.hnsw_threshold, embedder.dim, words)
+    vectors.write_passages(tmp, chunks, hashes, spans, embedder, settings.embed_batch_size)
+    kind = write_artifacts(tmp, chunks, hashes, spans, articles, settings.hnsw_threshold, embedder.dim, words)
+    sections = vectors.write_headings(tmp, chunks, embedder, settings.embed_batch_size)
     write_manifest(
         tmp,
         {
@@ -233,6 +208,7 @@ def _write_generation(
             },
             "corpus": {a.source: a.sha256 for a in articles},
             "skipped": report.skipped,
+            "sections": sections,
             "fingerprint": fingerprint,
         },
     )
@@ -251,7 +227,7 @@ def _fingerprint(
 ) -> str:
     """Identifies the content of a generation: same fingerprint, nothing to rebuild."""
     h = hashlib.sha256()
-    h.update(json.dumps([embedder.name, embedder.dim, cs.to_dict(), hnsw_threshold]).encode())
+    h.update(json.dumps([embedder.name, embedder.dim, cs.to_dict(), hnsw_threshold, HEADINGS_FORMAT]).encode())
     for c, th in zip(chunks, hashes, strict=True):
         h.update(json.dumps([c.to_dict(), th], sort_keys=True).encode())
     for a in articles:

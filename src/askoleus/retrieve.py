@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (FAISS) and lexical (BM25) candidates fused by a measured rule."""
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25) candidates fused by a measured rule, ranked by section."""
 
 from __future__ import annotations
 
@@ -17,17 +17,20 @@ from .index.loaded import LoadedIndex
 
 Mode = Literal["hybrid", "dense", "lexical", "rrf"]
 RRF_K = 60
+HEADING_WEIGHT = 0.2  # share of a section's score that comes from headings (bench/retrieval.py)
+OWN_HEADING_SHARE = 0.25  # of that share: the section's own heading; the rest is its article's best heading
 
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved chunk with its fused score and the two signals behind it."""
+    """A retrieved chunk with its (section) score and the signals behind it."""
 
     position: int
     chunk: Chunk
     score: float
     dense: float
     lexical: float
+    heading: float = 0.0  # cosine of the chunk's section heading (0 when sections are not ranked)
 
     def to_dict(self) -> dict[str, Any]:
         """The shape `askoleus search --json` and /v1/search return."""
@@ -117,12 +120,19 @@ class Retriever:
     """Searches one loaded generation."""
 
     def __init__(
-        self, index: LoadedIndex, encode: QueryEncoder, *, candidates: int = 50, dense_weight: float = 0.94
+        self,
+        index: LoadedIndex,
+        encode: QueryEncoder,
+        *,
+        candidates: int = 50,
+        dense_weight: float = 0.94,
+        heading_weight: float = HEADING_WEIGHT,
     ) -> None:
         self.index = index
         self.encode = encode
         self.candidates = candidates
         self.dense_weight = dense_weight
+        self.heading_weight = heading_weight
 
     def search(
         self,
@@ -132,8 +142,13 @@ class Retriever:
         kinds: Collection[str] | None = None,
         mode: Mode = "hybrid",
         query_vector: np.ndarray | None = None,
+        sections: bool = True,
     ) -> list[Hit]:
-        """Top-k chunks for query, optionally only of the given kinds."""
+        """Top-k hits for query, optionally only chunks of the given kinds.
+
+        In "hybrid" mode with heading vectors in the index, sections are ranked and each hit is the
+        best passage of a different section; otherwise (or with sections=False) chunks are ranked.
+        """
         idx = self.index
         n = len(idx.chunks)
         if n == 0 or k <= 0:
@@ -144,17 +159,64 @@ class Retriever:
         lex_all, lexical_best = idx.lexical.search(query)
         lex_ids = np.argpartition(-lex_all, min(pool, n) - 1)[:pool] if pool < n else np.arange(n)
         lex_ids = lex_ids[lex_all[lex_ids] > 0]
-        cand = np.unique(np.concatenate([dense_ids, lex_ids]).astype(np.int64))
+        parts = [dense_ids, lex_ids]
+        headings = None
+        if sections and mode == "hybrid" and self.heading_weight > 0 and idx.headings is not None:
+            headings = idx.headings @ qv
+            parts.append(self._section_members(headings, pool))
+        cand = np.unique(np.concatenate(parts).astype(np.int64))
         if kinds:
-            cand = np.array([i for i in cand if idx.chunks[i].kind in kinds], dtype=np.int64)
+            cand = cand[np.isin(idx.kinds[cand], list(kinds))]
         if cand.size == 0:
             return []
         dense = idx.vectors[cand] @ qv
         lexical = lex_all[cand]
         lexical_max = lexical_best if mode == "hybrid" else None
         fused = fuse(dense, lexical, mode, self.dense_weight, lexical_max)
+        if headings is not None:
+            return self._rank_sections(cand, fused, dense, lexical, headings, k)
         order = np.argsort(-fused, kind="stable")[:k]
         return [
             Hit(int(cand[j]), idx.chunks[int(cand[j])], float(fused[j]), float(dense[j]), float(lexical[j]))
             for j in order
+        ]
+
+    def _section_members(self, headings: np.ndarray, pool: int) -> np.ndarray:
+        """Chunks of the sections whose headings are nearest the question (candidates the passages miss)."""
+        sections = self.index.sections
+        top = min(pool, sections.size)
+        best = np.argpartition(-headings, top - 1)[:top] if top < sections.size else np.arange(sections.size)
+        starts, ends = sections.offsets[best], sections.offsets[best + 1]
+        return np.concatenate([sections.members[a:b] for a, b in zip(starts, ends, strict=True)])
+
+    def _rank_sections(
+        self, cand: np.ndarray, fused: np.ndarray, dense: np.ndarray, lexical: np.ndarray, headings: np.ndarray, k: int
+    ) -> list[Hit]:
+        """The best passage of each candidate section, ranked by a mix of that passage and the headings.
+
+        The heading part is mostly the best heading of the section's article, so a page that has a
+        heading like the question rises above distractor pages while the order within a page stays
+        the passages' (its sections' own headings mislead there as often as they help: "What does
+        heavy legs mean?" is close to every question about heavy legs); the section's own heading
+        breaks near-ties. Shares measured in bench/retrieval.py.
+        """
+        idx = self.index
+        sec = idx.sections.of_chunk[cand]
+        order = np.lexsort((-fused, sec))  # by section, best passage first
+        first = order[np.concatenate([[True], sec[order][1:] != sec[order][:-1]])]
+        heading = headings[sec[first]]
+        article_best = np.maximum.reduceat(headings, idx.sections.article_starts)[idx.sections.article[sec[first]]]
+        heading_part = OWN_HEADING_SHARE * heading + (1.0 - OWN_HEADING_SHARE) * article_best
+        score = (1.0 - self.heading_weight) * fused[first] + self.heading_weight * heading_part
+        top = np.argsort(-score, kind="stable")[:k]
+        return [
+            Hit(
+                int(cand[first[j]]),
+                idx.chunks[int(cand[first[j]])],
+                float(score[j]),
+                float(dense[first[j]]),
+                float(lexical[first[j]]),
+                float(heading[j]),
+            )
+            for j in top
         ]

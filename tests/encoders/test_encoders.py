@@ -69,6 +69,24 @@ def test_onnx_fp32_computes_the_torch_vectors(backends) -> None:  # type: ignore
     assert (onnx.name, onnx.dim, onnx.max_tokens) == (torch.name, torch.dim, torch.max_tokens)
 
 
+def test_long_texts_go_in_smaller_batches_with_the_same_vectors(backends) -> None:  # type: ignore[no-untyped-def]
+    """A forward pass holds at most BATCH_TOKENS word pieces (build memory), and batching changes no vector."""
+    from askoleus.encoders.onnx import BATCH_TOKENS
+
+    onnx = backends["onnx"]
+    texts, _ = passages()
+    texts = texts + [" ".join(texts)] * 3 + ["iron", "heavy legs"]  # three at the 256-piece limit
+    batches = onnx._batches(texts, 32)
+    assert sorted(i for b in batches for i in b) == list(range(len(texts)))
+    for batch in batches:
+        widths = [min(onnx.count_tokens(texts[i]), onnx.max_tokens) for i in batch]
+        assert widths[0] == max(widths)
+        assert len(batch) == 1 or len(batch) * widths[0] <= BATCH_TOKENS
+    assert len(batches[0]) == BATCH_TOKENS // onnx.max_tokens < 32
+    one_by_one = np.stack([onnx.encode([t])[0] for t in texts])
+    assert cosines(onnx.encode(texts), one_by_one).min() >= 0.9999
+
+
 def test_int8_is_close_but_a_vector_space_of_its_own(backends) -> None:  # type: ignore[no-untyped-def]
     onnx, int8 = backends["onnx"], backends["onnx-int8"]
     assert cosines(onnx.encode(QUESTIONS), int8.encode(QUESTIONS)).min() >= 0.95

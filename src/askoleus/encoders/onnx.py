@@ -13,6 +13,11 @@ from askoleus.errors import ConfigError
 from .base import normalise, standalone_passages
 from .export import INPUTS, OnnxFile
 
+# Word pieces per forward pass (rows x longest row): onnxruntime's working memory grows with the
+# batch's attention maps, so 32 passages of 256 word pieces took ~900 MB; at 2,048 long passages go
+# 8 at a time (peak ~200 MB) while short sentences still fill the batch size (bench/RESULTS.md §14).
+BATCH_TOKENS = 2048
+
 
 def _json(path: Path) -> dict[str, Any]:
     try:
@@ -104,17 +109,28 @@ class OnnxEmbedder:
         mean: np.ndarray = (tokens * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
         return mean
 
-    def _order(self, texts: list[str]) -> list[int]:
-        """Indices longest first by token count, so batches carry little padding."""
-        lengths = [len(e.ids) for e in self._counter.encode_batch(texts)] if len(texts) > 1 else [0]
-        return sorted(range(len(texts)), key=lambda i: -lengths[i])
+    def _batches(self, texts: list[str], batch_size: int) -> list[list[int]]:
+        """Indices longest first (little padding), batch_size rows and BATCH_TOKENS word pieces at most."""
+        if len(texts) <= 1:  # a question: nothing to sort or split
+            return [list(range(len(texts)))] if texts else []
+        lengths = [min(len(e.ids), self.max_tokens) for e in self._counter.encode_batch(texts)]
+        batches: list[list[int]] = []
+        for i in sorted(range(len(texts)), key=lambda i: -lengths[i]):
+            # longest first: the batch's first row sets its padded width
+            if (
+                batches
+                and len(batches[-1]) < batch_size
+                and (len(batches[-1]) + 1) * lengths[batches[-1][0]] <= BATCH_TOKENS
+            ):
+                batches[-1].append(i)
+            else:
+                batches.append([i])
+        return batches
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = self._order(texts)
-        for b in range(0, len(order), batch_size):
-            batch = order[b : b + batch_size]
+        for batch in self._batches(texts, batch_size):
             tokens, mask, _ = self._forward([texts[i] for i in batch])
             out[batch] = normalise(self._mean(tokens, mask))
         return out

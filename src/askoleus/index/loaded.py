@@ -17,6 +17,7 @@ from askoleus.errors import IndexCorrupt
 
 from .dense import load_dense
 from .lexical import LexicalIndex
+from .sections import HEADINGS, SectionMap, section_map
 from .store import verify_generation
 
 CHUNKS = "chunks.jsonl"
@@ -61,6 +62,8 @@ class LoadedIndex:
     articles: dict[str, ArticleInfo]
     vocabulary: list[str] = field(default_factory=list)  # rows of word_vectors; empty in older generations
     word_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    sections: SectionMap = field(default_factory=lambda: section_map([]))
+    headings: np.ndarray | None = None  # one vector per section; None in generations built before them
 
     def sentence_vectors(self, i: int) -> np.ndarray:
         """Sentence vectors of chunk i (rows align with sent_spans[i])."""
@@ -71,9 +74,10 @@ class LoadedIndex:
         """Every word the passages use, lowercased as written (spelling correction maps onto these)."""
         return frozenset(vocabulary(self.chunks))
 
-    def cache(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Embedding cache: embed-text hash → (passage vector, sentence vectors)."""
-        return {h: (self.vectors[i], self.sentence_vectors(i)) for i, h in enumerate(self.hashes)}
+    @cached_property
+    def kinds(self) -> np.ndarray:
+        """Every chunk's kind, for filtering candidates without a Python loop."""
+        return np.array([c.kind for c in self.chunks], dtype=object)
 
 
 def vocabulary(chunks: list[Chunk]) -> list[str]:
@@ -106,16 +110,25 @@ def read_chunks(path: Path) -> tuple[list[Chunk], list[str], list[list[tuple[int
     return chunks, hashes, spans
 
 
-def load_generation(gen_dir: Path, model: str | None = None, dim: int | None = None) -> LoadedIndex:
-    """Verify and load a generation; IndexCorrupt on any mismatch."""
+def load_generation(
+    gen_dir: Path, model: str | None = None, dim: int | None = None, *, mmap: bool = False
+) -> LoadedIndex:
+    """Verify and load a generation; IndexCorrupt on any mismatch.
+
+    With mmap the vector files are mapped read-only, not read (sentence vectors stay float16): what
+    a build needs of the previous generation, whose vectors it copies row by row.
+    """
     manifest = verify_generation(gen_dir, model, dim, required=REQUIRED)
     name = gen_dir.name
     try:
         chunks, hashes, spans = read_chunks(gen_dir / CHUNKS)
-        vectors = np.load(gen_dir / VECTORS, allow_pickle=False)
-        sent_vectors = np.load(gen_dir / SENTENCES, allow_pickle=False).astype(np.float32)
+        vectors = np.load(gen_dir / VECTORS, allow_pickle=False, mmap_mode="r" if mmap else None)
+        sent_vectors = np.load(gen_dir / SENTENCES, allow_pickle=False, mmap_mode="r" if mmap else None)
+        if not mmap:
+            sent_vectors = sent_vectors.astype(np.float32)
         dense = load_dense(gen_dir / DENSE)
         lexical = LexicalIndex.load(gen_dir / LEXICAL)
+        headings = _load_headings(gen_dir, manifest, mmap)
         raw_articles = json.loads((gen_dir / ARTICLES).read_text(encoding="utf-8"))
         articles = {
             a["id"]: ArticleInfo(
@@ -145,6 +158,9 @@ def load_generation(gen_dir: Path, model: str | None = None, dim: int | None = N
     offsets[1:] = np.cumsum([len(s) for s in spans])
     if sent_vectors.ndim != 2 or sent_vectors.shape[0] != offsets[-1]:
         raise IndexCorrupt(f"generation {name}: sentence vectors do not match the chunks")
+    sections = section_map(chunks)
+    if headings is not None and headings.shape != (sections.size, manifest["model"]["dim"]):
+        raise IndexCorrupt(f"generation {name}: heading vectors {headings.shape} do not match {sections.size} sections")
     return LoadedIndex(
         name,
         manifest,
@@ -159,4 +175,16 @@ def load_generation(gen_dir: Path, model: str | None = None, dim: int | None = N
         articles,
         words,
         word_vectors,
+        sections,
+        headings,
     )
+
+
+def _load_headings(gen_dir: Path, manifest: dict[str, Any], mmap: bool = False) -> np.ndarray | None:
+    """Heading vectors (checksummed by verify_generation); None for a generation built before them."""
+    if HEADINGS not in manifest["artifacts"] and "sections" not in manifest:
+        return None
+    headings: np.ndarray = np.load(gen_dir / HEADINGS, allow_pickle=False, mmap_mode="r" if mmap else None)
+    if headings.ndim != 2 or headings.dtype != np.float32:
+        raise ValueError("headings")
+    return headings

@@ -12,9 +12,9 @@ from askoleus.documents import Article, Chunk, PageSection
 
 from .dense import build_dense, save_dense
 from .lexical import LexicalIndex
-from .loaded import ARTICLES, CHUNKS, DENSE, LEXICAL, SENTENCES, VECTORS, WORD_VECTORS, WORDS
+from .loaded import ARTICLES, CHUNKS, DENSE, LEXICAL, VECTORS, WORD_VECTORS, WORDS
+from .vectorfile import read_rows
 
-Embedded = tuple[np.ndarray, np.ndarray]  # passage vector, sentence vectors
 Spans = list[tuple[int, int]]
 
 
@@ -40,23 +40,17 @@ def write_artifacts(
     chunks: list[Chunk],
     hashes: list[str],
     spans: list[Spans],
-    embedded: list[Embedded],
     articles: list[Article],
     hnsw_threshold: int,
     dim: int,
     words: tuple[list[str], np.ndarray] | None = None,
 ) -> str:
-    """Write every artifact of a generation into out; returns the dense index kind."""
+    """Write the artifacts of a generation besides its vectors (already in out); returns the dense index kind."""
     with (out / CHUNKS).open("w", encoding="utf-8") as f:
         for c, h, s in zip(chunks, hashes, spans, strict=True):
             record = {**c.to_dict(), "hash": h, "sentences": s}
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
-    vectors = np.stack([v for v, _ in embedded]) if embedded else np.zeros((0, dim), dtype=np.float32)
-    sents = [s for _, s in embedded if len(s)]
-    sent_matrix = np.concatenate(sents) if sents else np.zeros((0, dim), dtype=np.float32)
-    np.save(out / VECTORS, vectors.astype(np.float32), allow_pickle=False)
-    np.save(out / SENTENCES, sent_matrix.astype(np.float16), allow_pickle=False)
-    dense, kind = build_dense(vectors, hnsw_threshold)
+    dense, kind = build_dense(read_rows(out / VECTORS), hnsw_threshold)
     save_dense(dense, out / DENSE)
     LexicalIndex.build([c.embed_text for c in chunks]).save(out / LEXICAL)
     (out / ARTICLES).write_text(
