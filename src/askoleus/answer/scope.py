@@ -176,6 +176,8 @@ def near_domain(index: LoadedIndex, question: str, hits: list[Hit], qv: np.ndarr
     ):  # a pure paraphrase: only its vector speaks for it, so it must speak clearly
         return True
     unknown = [w for w in words if w not in known]
+    if cov < NEW_SUBJECT_CEILING and len(index.word_vectors):  # one short call for the words and the known part
+        encode.many([*dict.fromkeys(unknown), " ".join(known)] if known else list(dict.fromkeys(unknown)))
     if cov < NEW_SUBJECT_CEILING and _new_subject(index, question, hits, known, unknown, qv, encode):
         return True
     if not known:
@@ -244,14 +246,12 @@ def _new_subject(
     title = _only_title_words(index, hits, known)
     salience, synonym = (SUBJECT_SALIENCE, SYNONYM) if title else (WIDER_SALIENCE, WIDER_SYNONYM)
     unknown = list(dict.fromkeys(unknown))
-    leave_out = [" ".join(re.sub(rf"\b{re.escape(w)}\b", " ", question, flags=re.IGNORECASE).split()) for w in unknown]
-    vectors = encode.many(unknown + leave_out)  # one encoder call for every word and every leaving-out
-    moved = [
-        1.0 - float(vectors[len(unknown) + i] @ qv)
-        for i in range(len(unknown))
-        if nearest_word(index, vectors[i]) < synonym
-    ]
-    return max(moved, default=0.0) >= salience
+    # words first (a short, cheap batch): only those that are no synonym need the question without them
+    new = [w for w, v in zip(unknown, encode.many(unknown), strict=True) if nearest_word(index, v) < synonym]
+    if not new:
+        return False
+    leave_out = [" ".join(re.sub(rf"\b{re.escape(w)}\b", " ", question, flags=re.IGNORECASE).split()) for w in new]
+    return max(1.0 - float(v @ qv) for v in encode.many(leave_out)) >= salience
 
 
 def nearest_word(index: LoadedIndex, vector: np.ndarray) -> float:
