@@ -154,15 +154,17 @@ def coverage(index: LoadedIndex, hits: list[Hit], qv: np.ndarray, depth: int = 3
     return max(max((h.dense for h in hits), default=-1.0), best_sentence(index, hits, qv, depth)[0])
 
 
-def near_domain(index: LoadedIndex, question: str, hits: list[Hit], qv: np.ndarray, encode: QueryEncoder) -> bool:
+def near_domain(
+    index: LoadedIndex, question: str, hits: list[Hit], qv: np.ndarray, cov: float, encode: QueryEncoder
+) -> bool:
     """True when the question's subject is words the articles never use, and only its other words match.
 
-    "Is the Daily Shot vegan?": "vegan" occurs nowhere in the index, and the best sentence matches
-    "Daily Shot" alone better than the whole question, so the match is about something else. A
-    paraphrase ("which mineral ferries O2 …") also uses unknown words, but they carry its match:
-    dropping them makes the best sentence fit worse. A question with no word of the articles at all
-    needs a clear vector match (UNSHARED_COVERAGE). A question that shares only the articles' title
-    words and adds a new one is about the new one (_new_subject: "Are ice baths good for heavy legs?").
+    cov is the question's coverage (coverage()). "Is the Daily Shot vegan?": "vegan" occurs nowhere in
+    the index, and the best sentence matches "Daily Shot" alone better than the whole question, so the
+    match is about something else. A paraphrase ("which mineral ferries O2 …") also uses unknown words,
+    but they carry its match: dropping them makes the best sentence fit worse. A question with no word
+    of the articles at all needs a clear vector match (UNSHARED_COVERAGE). A question that adds a new
+    subject to the articles' words is about the new one (_new_subject: "Are ice baths good for heavy legs?").
     """
     # a symptom the reader denies is not what the question is about ("I don't have chest pain, but …")
     described = _SIMILE.sub(r"\1", without_denied(question))  # "legs feel like lead": lead describes them
@@ -170,20 +172,20 @@ def near_domain(index: LoadedIndex, question: str, hits: list[Hit], qv: np.ndarr
     known = [w for w in words if index.lexical.knows(w)]
     if len(known) == len(words):
         return False
-    cov = coverage(index, hits, qv)
-    if (
-        not known and cov < UNSHARED_COVERAGE
-    ):  # a pure paraphrase: only its vector speaks for it, so it must speak clearly
+    if not known and cov < UNSHARED_COVERAGE:  # a pure paraphrase: only its vector speaks for it, clearly
         return True
-    unknown = [w for w in words if w not in known]
-    if cov < NEW_SUBJECT_CEILING and len(index.word_vectors):  # one short call for the words and the known part
-        encode.many([*dict.fromkeys(unknown), " ".join(known)] if known else list(dict.fromkeys(unknown)))
-    if cov < NEW_SUBJECT_CEILING and _new_subject(index, question, hits, known, unknown, qv, encode):
-        return True
+    unknown = list(dict.fromkeys(w for w in words if w not in known))
+    joined = " ".join(known)
+    if cov < NEW_SUBJECT_CEILING and len(index.word_vectors):
+        vectors = encode.many([*unknown, joined] if known else unknown)  # one short call: words and known part
+        if _new_subject(
+            index, question, hits, known, dict(zip(unknown, vectors[: len(unknown)], strict=True)), qv, encode
+        ):
+            return True
     if not known:
         return False
     _, vec = best_sentence(index, hits, qv)
-    return float(vec @ qv) - float(vec @ encode(" ".join(known))) < -NEAR_DOMAIN_MARGIN
+    return float(vec @ qv) - float(vec @ encode(joined)) < -NEAR_DOMAIN_MARGIN
 
 
 def fact_kind(question: str) -> str | None:
@@ -204,7 +206,8 @@ def correct_spelling(index: LoadedIndex, question: str) -> str:
         low = word.lower()
         if len(low) < TYPO_MIN_LENGTH or low in index.words or zipf_at_least(low, TYPO_ZIPF):
             return word
-        near = [w for w in index.words if w[:1] == low[:1] and _one_edit(low, w)]
+        shapes = index.words_by_shape
+        near = [w for n in (-1, 0, 1) for w in shapes.get((low[0], len(low) + n), ()) if _one_edit(low, w)]
         return max(near, key=lambda w: (zipf(w), w)) if near else word
 
     return _WORD.sub(fix, question)
@@ -229,25 +232,22 @@ def _new_subject(
     question: str,
     hits: list[Hit],
     known: list[str],
-    unknown: list[str],
+    unknown: dict[str, np.ndarray],
     qv: np.ndarray,
     encode: QueryEncoder,
 ) -> bool:
     """True when the question adds a new subject to the articles' words ("ice baths" to "heavy legs").
 
-    An unknown word that is no synonym of an article word (SYNONYM) and that moves the question's
-    meaning when left out (SUBJECT_SALIENCE) is what it asks about when its known words are all title
-    words of the articles it matched (they say only what the articles are about); when it uses other
-    article words too, the word must be further from them and move it further (WIDER_*). Needs the
-    generation's word vectors (older generations have none: the check is skipped).
+    unknown maps each word the articles never use to its vector. One that is no synonym of an article
+    word (SYNONYM) and that moves the question's meaning when left out (SUBJECT_SALIENCE) is what it
+    asks about when its known words are all title words of the articles it matched (they say only
+    what the articles are about); when it uses other article words too, the word must be further from
+    them and move it further (WIDER_*). Needs the generation's word vectors (the caller checks).
     """
-    if not len(index.word_vectors):
-        return False
     title = _only_title_words(index, hits, known)
     salience, synonym = (SUBJECT_SALIENCE, SYNONYM) if title else (WIDER_SALIENCE, WIDER_SYNONYM)
-    unknown = list(dict.fromkeys(unknown))
-    # words first (a short, cheap batch): only those that are no synonym need the question without them
-    new = [w for w, v in zip(unknown, encode.many(unknown), strict=True) if nearest_word(index, v) < synonym]
+    # only words that are no synonym need the question encoded without them (the long texts)
+    new = [w for w, v in unknown.items() if nearest_word(index, v) < synonym]
     if not new:
         return False
     leave_out = [" ".join(re.sub(rf"\b{re.escape(w)}\b", " ", question, flags=re.IGNORECASE).split()) for w in new]

@@ -207,13 +207,14 @@ class Answerer:
         # loose passages: a section's second passage often holds the answer, and coverage is calibrated
         # on them; measured on eval/golden.jsonl, heading shares lowered fact-first or refusals (README)
         hits = self.retriever(index).search(text, k, kinds=kinds, query_vector=vec, sections=False)
-        covered = coverage(index, hits, vec) >= self.settings.not_covered_threshold
+        cov = coverage(index, hits, vec)
+        covered = cov >= self.settings.not_covered_threshold
         if not covered:  # worded like one sentence of the articles: covered however loose the vector match
             covered = lexical_coverage(index, text, hits) >= LEXICAL_COVERAGE
         if offer and not covered:  # promo blocks word offers their own way ("10% off" for "discount")
             covered = any(h.chunk.kind == "promo" for h in hits)
         if covered and not offer:  # a joke, a poem, code: nothing an article holds
-            covered = not asks_to_create(text) and not near_domain(index, text, hits, vec, self.encode)
+            covered = not asks_to_create(text) and not near_domain(index, text, hits, vec, cov, self.encode)
         kind = answer_type(text)
         if covered and kind in ("price", "measure"):  # a price or a pace the passages never give is not covered
             covered = any(signals_kind(kind, h.chunk.text) for h in hits)

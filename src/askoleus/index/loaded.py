@@ -75,6 +75,14 @@ class LoadedIndex:
         return frozenset(vocabulary(self.chunks))
 
     @cached_property
+    def words_by_shape(self) -> dict[tuple[str, int], list[str]]:
+        """The words grouped by first letter and length, so a one-edit lookup reads only its neighbours."""
+        shapes: dict[tuple[str, int], list[str]] = {}
+        for w in sorted(self.words):
+            shapes.setdefault((w[:1], len(w)), []).append(w)
+        return shapes
+
+    @cached_property
     def kinds(self) -> np.ndarray:
         """Every chunk's kind, for filtering candidates without a Python loop."""
         return np.array([c.kind for c in self.chunks], dtype=object)
