@@ -49,6 +49,7 @@ import torch
 import encoders as encoder_bench
 import localserver
 from askoleus.answer import Answerer
+from askoleus.answer.common_words import word_table
 from askoleus.answer.routing import route
 from askoleus.config import Settings
 from askoleus.encoders import load_backend, load_embedder
@@ -243,7 +244,7 @@ def run_backend(
     print(f"raw torch model.encode([q]):       {summary(raw)}")
     print(f"{backend} Embedder.encode([q]):{' ' * (14 - len(backend))}{summary(own)}  (traced: {traced})")
 
-    answerer = Answerer(settings, QueryEncoder(embedder))
+    answerer = Answerer(settings, QueryEncoder(embedder, words=word_table(settings, embedder)))  # as the server
     answerer.ask(index, qs["warm"][0])
     cold, warm = [], []
     for target in (cold, warm):  # unique questions, then the same again with the query cache warm

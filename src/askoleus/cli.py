@@ -91,11 +91,16 @@ def main() -> None:
 @handle_errors
 def build(corpus_dir: Path | None, index_dir: Path | None, strict: bool | None, as_json: bool) -> None:
     """Build a new index generation from the corpus and make it current."""
+    from .answer.common_words import ensure_word_table
     from .encoders import load_embedder
     from .pipeline import build_index
 
     settings = _settings(corpus_dir=corpus_dir, index_dir=index_dir)
-    report = build_index(settings, load_embedder(settings), strict=strict, progress=_Progress())
+    embedder = load_embedder(settings)
+    progress = _Progress()
+    report = build_index(settings, embedder, strict=strict, progress=progress)
+    if settings.word_table:  # the near-domain check's word vectors, once per vector space (about 20 s)
+        ensure_word_table(settings, embedder, lambda done, total: progress("words", done, total))
     if not report.unchanged:
         _announce(settings, report.generation)
     if as_json:
@@ -115,6 +120,7 @@ def build(corpus_dir: Path | None, index_dir: Path | None, strict: bool | None, 
 def _asking(settings: Settings, question: str) -> tuple[Asking, LoadedIndex, str]:
     """The ask path (no question log, no metrics), the current index and the checked question."""
     from .answer import Answerer
+    from .answer.common_words import word_table
     from .asking import Asking, check_question
     from .encoders import load_embedder
     from .index import IndexStore, load_current
@@ -124,7 +130,8 @@ def _asking(settings: Settings, question: str) -> tuple[Asking, LoadedIndex, str
     IndexStore(settings.index_dir).current_dir()  # and so does a missing index
     embedder = load_embedder(settings)
     index = load_current(settings.index_dir, embedder.name, embedder.dim)
-    return Asking(settings, Answerer(settings, QueryEncoder(embedder))), index, question
+    encoder = QueryEncoder(embedder, words=word_table(settings, embedder))
+    return Asking(settings, Answerer(settings, encoder)), index, question
 
 
 @main.command()

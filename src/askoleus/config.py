@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     encoder_cache_dir: Path | None = Field(
         None, description="ONNX exports of the model; default $XDG_CACHE_HOME/askoleus/encoders"
     )
+    word_table: bool = Field(
+        True, description="look single words up in the word table `askoleus build` makes, instead of encoding them"
+    )
 
     # chunking
     chunk_max_tokens: int = Field(160, ge=32, le=220, description="cl100k tokens per chunk")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .answer import Answer, Answerer
+from .answer.common_words import word_table
 from .answer.compose import ExtractiveComposer
 from .answer.extract import LEANS_BACK
 from .config import Settings
@@ -136,9 +137,8 @@ def evaluate_items(
     items: list[dict[str, Any]], settings: Settings, embedder: Embedder, index: LoadedIndex
 ) -> dict[str, Any]:
     """Run every item and aggregate the metrics per split (tune, held_out) and over all items."""
-    answerer = Answerer(
-        settings, QueryEncoder(embedder), composer=ExtractiveComposer()
-    )  # generated: evaluate_generated
+    encoder = QueryEncoder(embedder, words=word_table(settings, embedder))
+    answerer = Answerer(settings, encoder, composer=ExtractiveComposer())  # generated: evaluate_generated
     outcomes: list[tuple[str, dict[str, Any]]] = []
     status_ok: dict[str, list[bool]] = defaultdict(list)
     misses: list[dict[str, Any]] = []

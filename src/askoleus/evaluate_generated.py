@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 from .answer import Answer, Answerer
+from .answer.common_words import word_table
 from .answer.compose import GeneratedComposer, LLMMetrics
 from .answer.compose.prompt import make_passages
 from .answer.verify import Kept, draft_sentences, unit_vectors, verify_sentence
@@ -48,7 +49,7 @@ def evaluate_generated(
     """Run the golden items through the configured model and report what verification did."""
     metrics = LLMMetrics()
     composer = GeneratedComposer(settings, embedder.encode, metrics)
-    answerer = Answerer(settings, QueryEncoder(embedder), composer=composer)
+    answerer = Answerer(settings, QueryEncoder(embedder, words=word_table(settings, embedder)), composer=composer)
     modes: Counter[str] = Counter()
     shown, unsupported, facts = 0, [], []
     for item in items:

@@ -12,6 +12,7 @@ import numpy as np
 
 from .documents import Chunk
 from .encoders import Embedder
+from .encoders.word_table import WordTable
 from .index.dense import search_dense
 from .index.loaded import LoadedIndex
 
@@ -52,34 +53,53 @@ class Hit:
 
 
 class QueryEncoder:
-    """Embeds questions, remembering recent ones (readers repeat questions a lot)."""
+    """Embeds questions, remembering recent ones (readers repeat questions a lot).
 
-    def __init__(self, embedder: Embedder, size: int = 2048) -> None:
+    With a word table (encoders.word_table), a single word the table holds is looked up, not encoded.
+    """
+
+    def __init__(self, embedder: Embedder, size: int = 2048, words: WordTable | None = None) -> None:
         self.embedder = embedder
         self.size = size
+        self.words = words
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = Lock()
 
     def __call__(self, text: str) -> np.ndarray:
         """Normalised query vector."""
-        with self._lock:
-            if text in self._cache:
-                self._cache.move_to_end(text)
-                return self._cache[text]
-        vec: np.ndarray = self.embedder.encode([text])[0]
-        self._remember({text: vec})
+        vec = self._recall([text]).get(text)
+        if vec is None:
+            vec = self.embedder.encode([text])[0]
+            self._remember({text: vec})
         return vec
 
     def many(self, texts: list[str]) -> np.ndarray:
         """Normalised vectors of several short texts, the ones not remembered encoded in one call."""
-        with self._lock:
-            known = {t: self._cache[t] for t in texts if t in self._cache}
+        known = self._recall(texts)
         missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
             fresh = dict(zip(missing, self.embedder.encode(missing), strict=True))
             self._remember(fresh)
             known.update(fresh)
         return np.stack([known[t] for t in texts]) if texts else np.zeros((0, self.embedder.dim), dtype=np.float32)
+
+    def remembers(self, text: str) -> bool:
+        """Whether text's vector is at hand without a model call."""
+        return text in self._recall([text])
+
+    def _recall(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """The vectors of texts that are remembered or in the word table."""
+        with self._lock:
+            known = {t: self._cache[t] for t in texts if t in self._cache}
+            for t in known:
+                self._cache.move_to_end(t)
+        if self.words is not None:
+            for t in texts:
+                if t not in known:
+                    vec = self.words.get(t)
+                    if vec is not None:
+                        known[t] = vec
+        return known
 
     def _remember(self, vectors: dict[str, np.ndarray]) -> None:
         with self._lock:

@@ -12,11 +12,19 @@ from __future__ import annotations
 
 import gc
 import math
+from collections.abc import Callable
 from functools import cache
+from typing import TYPE_CHECKING
 
 from wordfreq import available_languages, cB_to_freq, read_cBpack
 from wordfreq.numbers import digit_freq, smash_numbers
 from wordfreq.tokens import lossy_tokenize
+
+from askoleus.encoders.word_table import WordTable, build_word_table, load_word_table
+
+if TYPE_CHECKING:
+    from askoleus.config import Settings
+    from askoleus.encoders import Embedder
 
 KEPT_ZIPF = 2.5  # the lowest Zipf kept; callers ask about this or higher ones
 
@@ -63,3 +71,22 @@ def zipf_at_least(word: str, level: float) -> bool:
     if level < KEPT_ZIPF:
         raise ValueError(f"only Zipf {KEPT_ZIPF} and up are kept")
     return zipf(word) >= level
+
+
+def words() -> list[str]:
+    """The kept words (Zipf KEPT_ZIPF and up), in wordfreq's order: the word table's rows."""
+    return list(_frequencies())
+
+
+def word_table(settings: Settings, embedder: Embedder) -> WordTable | None:
+    """The vectors of the kept words in the embedder's vector space, if `askoleus build` has made them."""
+    if not settings.word_table:
+        return None
+    return load_word_table(settings.encoder_cache(), embedder.name, words())
+
+
+def ensure_word_table(
+    settings: Settings, embedder: Embedder, progress: Callable[[int, int], None] | None = None
+) -> WordTable:
+    """The word table, built now (about 20 s) when this vector space has none yet."""
+    return build_word_table(settings.encoder_cache(), embedder, words(), progress)

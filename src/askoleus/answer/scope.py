@@ -177,11 +177,18 @@ def near_domain(
     unknown = list(dict.fromkeys(w for w in words if w not in known))
     joined = " ".join(known)
     if cov < NEW_SUBJECT_CEILING and len(index.word_vectors):
-        vectors = encode.many([*unknown, joined] if known else unknown)  # one short call: words and known part
-        if _new_subject(
-            index, question, hits, known, dict(zip(unknown, vectors[: len(unknown)], strict=True)), qv, encode
-        ):
-            return True
+        missing = [w for w in unknown if not encode.remembers(w)]  # the word table has most words
+        if missing:  # one short call: the words and the known part
+            encode.many([*missing, joined] if known else missing)
+        new = _new_words(index, hits, known, dict(zip(unknown, encode.many(unknown), strict=True)))
+        if new:
+            # the question without each new word, with the known part when it is not at hand yet: one call
+            leave_out = [
+                " ".join(re.sub(rf"\b{re.escape(w)}\b", " ", question, flags=re.IGNORECASE).split()) for w in new
+            ]
+            vectors = encode.many([*leave_out, joined] if known else leave_out)[: len(leave_out)]
+            if max(1.0 - float(v @ qv) for v in vectors) >= _salience(index, hits, known):
+                return True
     if not known:
         return False
     _, vec = best_sentence(index, hits, qv)
@@ -227,31 +234,24 @@ def _one_edit(a: str, b: str) -> bool:
     return short[i:] == long[i + 1 :]
 
 
-def _new_subject(
-    index: LoadedIndex,
-    question: str,
-    hits: list[Hit],
-    known: list[str],
-    unknown: dict[str, np.ndarray],
-    qv: np.ndarray,
-    encode: QueryEncoder,
-) -> bool:
-    """True when the question adds a new subject to the articles' words ("ice baths" to "heavy legs").
+def _new_words(index: LoadedIndex, hits: list[Hit], known: list[str], unknown: dict[str, np.ndarray]) -> list[str]:
+    """The words the articles never use that are no synonym of any of their words (see _salience).
 
-    unknown maps each word the articles never use to its vector. One that is no synonym of an article
-    word (SYNONYM) and that moves the question's meaning when left out (SUBJECT_SALIENCE) is what it
-    asks about when its known words are all title words of the articles it matched (they say only
-    what the articles are about); when it uses other article words too, the word must be further from
-    them and move it further (WIDER_*). Needs the generation's word vectors (the caller checks).
+    unknown maps each word the articles never use to its vector. Needs the generation's word vectors.
     """
-    title = _only_title_words(index, hits, known)
-    salience, synonym = (SUBJECT_SALIENCE, SYNONYM) if title else (WIDER_SALIENCE, WIDER_SYNONYM)
-    # only words that are no synonym need the question encoded without them (the long texts)
-    new = [w for w, v in unknown.items() if nearest_word(index, v) < synonym]
-    if not new:
-        return False
-    leave_out = [" ".join(re.sub(rf"\b{re.escape(w)}\b", " ", question, flags=re.IGNORECASE).split()) for w in new]
-    return max(1.0 - float(v @ qv) for v in encode.many(leave_out)) >= salience
+    synonym = SYNONYM if _only_title_words(index, hits, known) else WIDER_SYNONYM
+    return [w for w, v in unknown.items() if nearest_word(index, v) < synonym]
+
+
+def _salience(index: LoadedIndex, hits: list[Hit], known: list[str]) -> float:
+    """How far leaving a new word out must move the question for the word to be its subject.
+
+    A new word is what the question asks about ("ice baths" added to "heavy legs") when its known
+    words are all title words of the articles it matched (they say only what the articles are about);
+    when it uses other article words too, the word must be further from them (WIDER_SYNONYM) and move
+    it further (WIDER_SALIENCE).
+    """
+    return SUBJECT_SALIENCE if _only_title_words(index, hits, known) else WIDER_SALIENCE
 
 
 def nearest_word(index: LoadedIndex, vector: np.ndarray) -> float:

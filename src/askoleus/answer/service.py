@@ -194,6 +194,14 @@ class Answerer:
         answer._drafted = drafted
         return answer
 
+    def _hits(self, index: LoadedIndex, text: str, k: int, vec: np.ndarray | None = None) -> list[Hit]:
+        """Passages for text (of vector vec), promo blocks only for offer questions."""
+        kinds = OFFER_KINDS if asks_about_offer(text) else ANSWER_KINDS
+        vec = self.encode(text) if vec is None else vec
+        # loose passages: a section's second passage often holds the answer, and coverage is calibrated
+        # on them; measured on eval/golden.jsonl, heading shares lowered fact-first or refusals (README)
+        return self.retriever(index).search(text, k, kinds=kinds, query_vector=vec, sections=False)
+
     def _search(self, index: LoadedIndex, text: str, k: int) -> tuple[list[Hit], np.ndarray, bool]:
         """Passages for text (promo blocks only for offer questions), its vector, and whether it is covered.
 
@@ -203,24 +211,21 @@ class Answerer:
         """
         vec = self.encode(text)
         offer = asks_about_offer(text)
-        kinds = OFFER_KINDS if offer else ANSWER_KINDS
-        # loose passages: a section's second passage often holds the answer, and coverage is calibrated
-        # on them; measured on eval/golden.jsonl, heading shares lowered fact-first or refusals (README)
-        hits = self.retriever(index).search(text, k, kinds=kinds, query_vector=vec, sections=False)
+        hits = self._hits(index, text, k, vec)
         cov = coverage(index, hits, vec)
         covered = cov >= self.settings.not_covered_threshold
         if not covered:  # worded like one sentence of the articles: covered however loose the vector match
             covered = lexical_coverage(index, text, hits) >= LEXICAL_COVERAGE
         if offer and not covered:  # promo blocks word offers their own way ("10% off" for "discount")
             covered = any(h.chunk.kind == "promo" for h in hits)
-        if covered and not offer:  # a joke, a poem, code: nothing an article holds
-            covered = not asks_to_create(text) and not near_domain(index, text, hits, vec, cov, self.encode)
         kind = answer_type(text)
         if covered and kind in ("price", "measure"):  # a price or a pace the passages never give is not covered
             covered = any(signals_kind(kind, h.chunk.text) for h in hits)
         fact = fact_kind(text)
         if covered and fact:  # where the company is based, who founded it: only a passage stating it answers
             covered = any(states_fact(fact, h.chunk.text) for h in hits)
+        if covered and not offer:  # a joke, a poem, code: nothing an article holds; last, as it may encode
+            covered = not asks_to_create(text) and not near_domain(index, text, hits, vec, cov, self.encode)
         return hits, vec, covered
 
     def _reply(self, index: LoadedIndex, question: str, k: int, previous: Turn | None) -> Reply:
@@ -229,7 +234,7 @@ class Answerer:
             fixed, lang = local
             if fixed == "emergency":
                 return Reply(EMERGENCY[lang], "emergency", [], [], None, language=lang)
-            hits = self._search(index, question, k)[0]
+            hits = self._hits(index, question, k)  # only for related articles: no coverage checks
             related = _related(hits, self.settings.not_covered_threshold - RELATED_MARGIN)
             text = ENGLISH_ONLY[lang] + (RELATED[lang] if related else "")
             return Reply(text, "not_covered", [], related, None, tuple(hits), language=lang)

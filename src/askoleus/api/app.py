@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 
 import anyio
@@ -12,6 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from askoleus import __version__
 from askoleus.answer import Answerer, warm
+from askoleus.answer.common_words import word_table
 from askoleus.answer.compose import LLMMetrics, generated_composer
 from askoleus.answer.conversations import Conversations, ConversationStore
 from askoleus.answer.conversations_redis import RedisConversations
@@ -34,6 +36,8 @@ from askoleus.notify import GenerationListener
 from askoleus.qlog_store import open_question_log
 from askoleus.redisconn import SharedRedis
 from askoleus.retrieve import QueryEncoder
+
+log = logging.getLogger("askoleus.api")
 
 
 def check_production(settings: Settings) -> None:
@@ -99,7 +103,10 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         )
         shared = shared_redis(settings, metrics.dependency_error("redis"))
         composer = generated_composer(settings, model.encode, llm_metrics)
-        answerer = Answerer(settings, QueryEncoder(model), conversation_store(settings, shared), composer)
+        words = await anyio.to_thread.run_sync(word_table, settings, model)
+        if words is None and settings.word_table:
+            log.warning("no word table for this encoder: new words are encoded per question (run `askoleus build`)")
+        answerer = Answerer(settings, QueryEncoder(model, words=words), conversation_store(settings, shared), composer)
         services = Services(
             settings=settings,
             embedder=model,

@@ -93,7 +93,7 @@ def _cached(d: Path, filename: str, weights: Path) -> OnnxFile | None:
 
 
 @contextlib.contextmanager
-def _export_lock(d: Path) -> Iterator[None]:
+def export_lock(d: Path) -> Iterator[None]:
     """One process exports at a time; the others wait and then find the files."""
     fd = os.open(d / ".export.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -114,7 +114,7 @@ def onnx_file(model_path: str, name: str, cache_dir: Path, int8: bool) -> OnnxFi
         return found
     try:
         d.mkdir(parents=True, exist_ok=True)
-        with _export_lock(d):
+        with export_lock(d):
             found = _cached(d, filename, weights)
             if found:
                 return found

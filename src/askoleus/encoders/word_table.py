@@ -1,0 +1,111 @@
+"""Vectors of a fixed list of words, made once per vector space and kept beside the ONNX exports.
+
+The near-domain check asks what single words a question adds to the articles' vocabulary mean
+("sauna", "hello"): each word encoded on the fly costs a model call on the request path. A table of
+the common English words' vectors, computed by `askoleus build`, turns those calls into a lookup.
+
+Layout: CACHE_DIR/words-<vector space>-<list hash>.{npy,json}. The .npy holds one float32 row per word
+of the list, in the list's order; the .json records the vector space, the list's sha256 and size.
+The list itself comes from the caller, so the table holds no copy of it. A table that is missing,
+unreadable or made for another list or vector space is not used: the words are then encoded, as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .base import Embedder
+from .export import export_lock
+
+log = logging.getLogger("askoleus.encoders")
+BATCH = 256  # words per model call while building (about 20 s for 53k words with onnx on 2 cores)
+
+
+def list_hash(words: Sequence[str]) -> str:
+    """sha256 of the word list, in order."""
+    return hashlib.sha256("\n".join(words).encode("utf-8")).hexdigest()
+
+
+def table_paths(cache_dir: Path, space: str, words: Sequence[str]) -> tuple[Path, Path]:
+    """The .npy and .json of the table of these words in this vector space."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", space).strip("-")[:80] or "space"
+    key = hashlib.sha256(f"{space}\n{list_hash(words)}".encode()).hexdigest()[:12]
+    stem = cache_dir / f"words-{slug}-{key}"
+    return stem.with_suffix(".npy"), stem.with_suffix(".json")
+
+
+class WordTable:
+    """A word's vector from the table, or None for a word the list does not hold."""
+
+    def __init__(self, words: Sequence[str], vectors: np.ndarray) -> None:
+        if len(words) != len(vectors):
+            raise ValueError("one vector per word")
+        self.rows = {w: i for i, w in enumerate(words)}
+        self.vectors = vectors  # memory-mapped: only the rows looked up are read
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def get(self, word: str) -> np.ndarray | None:
+        """The word's vector (float32, normalised), or None."""
+        row = self.rows.get(word)
+        return None if row is None else np.array(self.vectors[row], dtype=np.float32)
+
+
+def load_word_table(cache_dir: Path, space: str, words: Sequence[str]) -> WordTable | None:
+    """The table of these words in this vector space, if it has been built and is intact."""
+    npy, meta_path = table_paths(cache_dir, space, words)
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        vectors = np.load(npy, mmap_mode="r")
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("space") != space or meta.get("list_sha256") != list_hash(words):
+        return None
+    if vectors.dtype != np.float32 or vectors.ndim != 2 or len(vectors) != len(words):
+        return None
+    return WordTable(words, vectors)
+
+
+def build_word_table(
+    cache_dir: Path, embedder: Embedder, words: Sequence[str], progress: Callable[[int, int], None] | None = None
+) -> WordTable:
+    """The table of these words in the embedder's vector space, built now unless it exists."""
+    found = load_word_table(cache_dir, embedder.name, words)
+    if found is not None:
+        return found
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    npy, meta_path = table_paths(cache_dir, embedder.name, words)
+    with export_lock(cache_dir):
+        found = load_word_table(cache_dir, embedder.name, words)  # another process may have made it meanwhile
+        if found is not None:
+            return found
+        tmp = npy.with_name(f".{npy.name}.{os.getpid()}.tmp")
+        try:
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(words), embedder.dim))
+            for start in range(0, len(words), BATCH):
+                out[start : start + BATCH] = embedder.encode(list(words[start : start + BATCH]), batch_size=BATCH)
+                if progress is not None:
+                    progress(min(start + BATCH, len(words)), len(words))
+            out.flush()
+            del out
+            os.replace(tmp, npy)
+        finally:
+            tmp.unlink(missing_ok=True)
+        meta = {"space": embedder.name, "list_sha256": list_hash(words), "words": len(words), "dim": embedder.dim}
+        meta_tmp = meta_path.with_name(f".{meta_path.name}.{os.getpid()}.tmp")
+        meta_tmp.write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(meta_tmp, meta_path)
+    table = load_word_table(cache_dir, embedder.name, words)
+    if table is None:  # pragma: no cover - we just wrote it
+        raise OSError(f"the word table in {cache_dir} cannot be read back")
+    log.info("word table built", extra={"words": len(words), "space": embedder.name})
+    return table
