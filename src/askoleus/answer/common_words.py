@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import math
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from wordfreq import available_languages, cB_to_freq, read_cBpack
@@ -47,6 +47,7 @@ def warm() -> None:
     gc.collect()  # measured: ~10 MB of the decoded list go back only after a collection
 
 
+@lru_cache(maxsize=8192)  # the same words come back question after question
 def zipf(word: str) -> float:
     """wordfreq's Zipf of word in English where it is at least KEPT_ZIPF, else 0.0 (rarer than that)."""
     freqs = _frequencies()

@@ -204,7 +204,8 @@ def candidates(index: LoadedIndex, hits: list[Hit], qv: np.ndarray, question: st
             text = hit.chunk.text[s:e]
             own = set(tokenize(text))
             overlap = len(terms & own) / len(terms) if terms else 0.0
-            lexical = sum(weight[t] for t in terms if _contains(own, t)) / total if total else 0.0
+            starts = _starts(own)
+            lexical = sum(weight[t] for t in terms if _contains(own, t, starts)) / total if total else 0.0
             score = w.sentence * float(sims[j]) + w.passage * hit.score + w.terms * overlap + w.lexical * lexical
             score -= w.echo * echo_share(own, terms)
             if len(text.split()) <= SCENE_WORDS and _READER.search(text):
@@ -239,9 +240,17 @@ def _bonus(
     return w.offer if kind in ("discount", "purchase") else w.cue
 
 
-def _contains(own: set[str], term: str) -> bool:
-    """The sentence has the term, or a word sharing its first PREFIX letters (a typo, another form)."""
-    return term in own or (len(term) >= PREFIX and any(t[:PREFIX] == term[:PREFIX] for t in own if len(t) >= PREFIX))
+def _contains(own: set[str], term: str, starts: set[str] | None = None) -> bool:
+    """The sentence has the term, or a word sharing its first PREFIX letters (a typo, another form).
+
+    starts: _starts(own), when the caller asks about several terms.
+    """
+    return term in own or (len(term) >= PREFIX and term[:PREFIX] in (_starts(own) if starts is None else starts))
+
+
+def _starts(own: set[str]) -> set[str]:
+    """The first PREFIX letters of the words that have that many."""
+    return {t[:PREFIX] for t in own if len(t) >= PREFIX}
 
 
 def _in_context(vecs: np.ndarray, spans: list[tuple[int, int]], text: str) -> np.ndarray:

@@ -230,8 +230,11 @@ def first_unnegated(
     pattern: re.Pattern[str], text: str, cues: re.Pattern[str], benign: re.Pattern[str] | None = None
 ) -> bool:
     """True when pattern occurs outside a benign reading and is not denied."""
+    matches = list(pattern.finditer(text))
+    if not matches:  # most questions: no need to look for benign readings
+        return False
     spans = [(m.start(), m.end()) for m in benign.finditer(text)] if benign else []
-    for m in pattern.finditer(text):
+    for m in matches:
         if any(s <= m.start() and m.end() <= e for s, e in spans):
             continue
         if not negated(text, m.start(), m.end(), cues):

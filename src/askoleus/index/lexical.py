@@ -152,8 +152,13 @@ def _stemmer() -> Stemmer.Stemmer:
 
 def tokenize(text: str) -> list[str]:
     """Lowercased, stop-word-free, Snowball-stemmed tokens."""
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=4096)  # an answer tokenizes the same few sentences several times
+def _tokens(text: str) -> tuple[str, ...]:
     words = [w for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS]
-    return list(_stemmer().stemWords(words))
+    return tuple(_stemmer().stemWords(words))
 
 
 class LexicalIndex:
