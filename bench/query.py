@@ -12,8 +12,11 @@ For every backend (ASKOLEUS_ENCODER_BACKEND), side by side:
      index of corpus/) at concurrency 1 and 8, a bounded number of unique questions each (the query
      cache never hits): p50/p99, requests/s, errors, the server's `took_ms` p50, how many questions
      each model call encoded (the server's askoleus_encode_batch_texts histogram), and the server's
-     RSS after start, after each level and at its peak (VmHWM). At concurrency 1, 100 raw torch
-     encodes run right before and 100 right after the requests, and the HTTP/raw ratio uses those.
+     RSS after start, after each level and at its peak (VmHWM). Each level runs twice, with fresh
+     questions: with httpx (as before), then with the standard library's http.client in threads, a
+     client that spends far less of the two cores' time per request than httpx. At concurrency 1,
+     100 raw torch encodes run right before and 100 right after the requests, and the HTTP/raw
+     ratios use those.
 
 Questions are the golden questions and the Python FAQ questions that route to an answer (no
 emergency/medical shortcut), made unique with neutral lead-ins. Indexes are built (or reused) under
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import json
 import os
 import re
@@ -36,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -200,6 +205,58 @@ async def _http_concurrent(url: str, qs: list[str], concurrency: int) -> tuple[l
         return tally.result(time.perf_counter() - started)
 
 
+def _lean_post(conn: http.client.HTTPConnection, body: bytes) -> tuple[int, bytes]:
+    conn.request("POST", "/v1/ask", body=body, headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def http_lean(url: str, qs: list[str], concurrency: int) -> tuple[list[float], list[float], int, float]:
+    """Like http_sequential / _http_concurrent, with the standard library's keep-alive http.client in threads.
+
+    httpx costs the client about 1 ms of Python per request, on the same two cores as the server; this
+    client costs a fraction of that, so its latencies are closer to what the server itself takes.
+    """
+    host, port = url.removeprefix("http://").split(":")
+    pending = list(reversed(qs))
+    lat: list[float] = []
+    took: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+
+    def worker() -> None:
+        nonlocal errors
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        while True:
+            with lock:
+                if not pending:
+                    break
+                q = pending.pop()
+            t = time.perf_counter()
+            try:
+                status, data = _lean_post(conn, json.dumps({"question": q}).encode())
+            except (OSError, http.client.HTTPException):
+                status, data = 0, b""
+                conn.close()
+                conn = http.client.HTTPConnection(host, int(port), timeout=30)
+            ms = (time.perf_counter() - t) * 1000
+            with lock:
+                lat.append(ms)
+                if status == 200:
+                    took.append(json.loads(data)["took_ms"])
+                else:
+                    errors += 1
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return lat, took, errors, time.perf_counter() - started
+
+
 def settings_env(env: dict[str, str]) -> dict[str, str]:
     """Settings fields named by ASKOLEUS_* variables (so this process runs a variant as its server does)."""
     return {k.removeprefix("ASKOLEUS_").lower(): v for k, v in env.items() if k.startswith("ASKOLEUS_")}
@@ -264,33 +321,40 @@ def run_backend(
         out["rss_start"] = rss(proc.pid)["VmRSS"]
         print(f"server: pid {proc.pid}, env {env_extra or '{}'}; RSS after start {rss(proc.pid)} MB")
         http_sequential(url, qs["warm"])
-        for c, batch in zip(args.concurrency, qs["http"], strict=True):
+        for c, batch, lean_batch in zip(args.concurrency, qs["http"], qs["lean"], strict=True):
             before = [raw_encode(q) for q in qs["bracket"][:100]] if c == 1 else []
-            hist = batch_histogram(url)
-            if c == 1:
-                lat, took, errors, wall = http_sequential(url, batch)
-            else:
-                lat, took, errors, wall = asyncio.run(_http_concurrent(url, batch, c))
-            batches = batch_line(hist, batch_histogram(url))
+            for client, questions_ in (("", batch), ("lean_", lean_batch)):
+                hist = batch_histogram(url)
+                if client:
+                    lat, took, errors, wall = http_lean(url, questions_, c)
+                elif c == 1:
+                    lat, took, errors, wall = http_sequential(url, questions_)
+                else:
+                    lat, took, errors, wall = asyncio.run(_http_concurrent(url, questions_, c))
+                batches = batch_line(hist, batch_histogram(url))
+                took_p50 = f"{percentile(took, 50):.2f}" if took else "n/a"
+                out[f"{client}c{c}_p50"], out[f"{client}c{c}_p99"] = percentile(lat, 50), percentile(lat, 99)
+                out[f"{client}c{c}_rps"], out[f"{client}c{c}_errors"] = len(questions_) / wall, errors
+                print(
+                    f"HTTP c={c} ({'http.client' if client else 'httpx'}): {summary(lat)}  "
+                    f"{len(questions_) / wall:6.1f} req/s  errors {errors}  "
+                    f"server took_ms p50 {took_p50}; server RSS now {rss(proc.pid)['VmRSS']} MB"
+                )
+                print(f"  encoder: {batches}")
             after = [raw_encode(q) for q in qs["bracket"][100:]] if c == 1 else []
-            took_p50 = f"{percentile(took, 50):.2f}" if took else "n/a"
-            out[f"c{c}_p50"], out[f"c{c}_p99"] = percentile(lat, 50), percentile(lat, 99)
-            out[f"c{c}_rps"], out[f"c{c}_errors"] = len(batch) / wall, errors
-            print(
-                f"HTTP c={c}: {summary(lat)}  {len(batch) / wall:6.1f} req/s  errors {errors}  "
-                f"server took_ms p50 {took_p50}; server RSS now {rss(proc.pid)['VmRSS']} MB"
-            )
-            print(f"  encoder: {batches}")
             if before:
                 yardstick = percentile(before + after, 50)
                 out["raw_http"] = yardstick
-                out["c1_ratio"] = percentile(lat, 50) / yardstick
+                out["c1_ratio"] = out["c1_p50"] / yardstick
+                out["lean_c1_ratio"] = out["lean_c1_p50"] / yardstick
                 print(
                     f"  raw torch model.encode([q]) right before / after: p50 {percentile(before, 50):.2f} / "
-                    f"{percentile(after, 50):.2f} ms -> HTTP p50 / raw p50 = {out['c1_ratio']:.2f}"
+                    f"{percentile(after, 50):.2f} ms -> HTTP p50 / raw p50 = {out['c1_ratio']:.2f} (httpx), "
+                    f"{out['lean_c1_ratio']:.2f} (http.client)"
                 )
-        if "c1_rps" in out and "c8_rps" in out:
-            out["c8_over_c1"] = out["c8_rps"] / out["c1_rps"]
+        for client in ("", "lean_"):
+            if f"{client}c1_rps" in out and f"{client}c8_rps" in out:
+                out[f"{client}c8_over_c1"] = out[f"{client}c8_rps"] / out[f"{client}c1_rps"]
         final = rss(proc.pid)
         out["rss_end"], out["rss_peak"] = final["VmRSS"], final["VmHWM"]
         print(f"server RSS: {final} MB; loadavg {loadavg()}")
@@ -313,6 +377,11 @@ ROWS = [
     ("req/s c=1", "c1_rps", "{:.1f}"),
     ("req/s c=8", "c8_rps", "{:.1f}"),
     ("  c=8 / c=1 throughput", "c8_over_c1", "{:.2f}"),
+    ("HTTP c=1 p50 / p99, http.client (ms)", "lean_c1", "{}"),
+    ("  c=1 p50 / raw torch encode, http.client", "lean_c1_ratio", "{:.2f}"),
+    ("HTTP c=8 p50 / p99, http.client (ms)", "lean_c8", "{}"),
+    ("req/s c=1 -> c=8, http.client", "lean_rps", "{}"),
+    ("  c=8 / c=1 throughput, http.client", "lean_c8_over_c1", "{:.2f}"),
     ("errors c=1 / c=8", "errors", "{}"),
     ("server RSS after start (MB)", "rss_start", "{}"),
     ("server RSS at the end / peak VmHWM (MB)", "rss_end_peak", "{}"),
@@ -344,7 +413,7 @@ def main() -> None:
     args = ap.parse_args()
 
     all_qs = questions()
-    n_http = len(args.concurrency) * args.requests
+    n_http = 2 * len(args.concurrency) * args.requests  # httpx, then http.client
     need = 100 + 30 + n_http + 200
     if len(all_qs) < need:
         sys.exit(f"only {len(all_qs)} unique questions, {need} needed: lower --requests")
@@ -352,6 +421,10 @@ def main() -> None:
         "in_process": all_qs[:100],
         "warm": all_qs[100:130],
         "http": [all_qs[130 + i * args.requests : 130 + (i + 1) * args.requests] for i in range(len(args.concurrency))],
+        "lean": [
+            all_qs[130 + i * args.requests : 130 + (i + 1) * args.requests]
+            for i in range(len(args.concurrency), 2 * len(args.concurrency))
+        ],
         "bracket": all_qs[130 + n_http : 130 + n_http + 200],  # raw encodes right before and after HTTP c=1
     }
     corpus_dir = DATA / "corpus-project"
@@ -382,6 +455,13 @@ def main() -> None:
         r = results[label]
         r.update(run_backend(b, reference, qs, args, variant))
         r["errors"] = f"{r.get('c1_errors', 'n/a')} / {r.get('c8_errors', 'n/a')}"
+        if "lean_c1_errors" in r:
+            r["errors"] += f" (http.client {r['lean_c1_errors']} / {r.get('lean_c8_errors', 'n/a')})"
+        for c in (1, 8):
+            if f"lean_c{c}_p50" in r:
+                r[f"lean_c{c}"] = f"{r[f'lean_c{c}_p50']:.2f} / {r[f'lean_c{c}_p99']:.2f}"
+        if "lean_c1_rps" in r and "lean_c8_rps" in r:
+            r["lean_rps"] = f"{r['lean_c1_rps']:.1f} -> {r['lean_c8_rps']:.1f}"
         r["rss_end_peak"] = f"{r.get('rss_end', 'n/a')} / {r.get('rss_peak', 'n/a')}"
 
     print(f"\n# summary ({args.requests} requests per level; loadavg {loadavg()})")
