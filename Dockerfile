@@ -20,8 +20,8 @@
 #
 # Encoder: the server runs the ONNX export of the model with onnxruntime (ASKOLEUS_ENCODER_BACKEND,
 # default onnx), which needs no torch. The build stage makes the export from the packaged weights
-# (torch.onnx.export, and the int8 variant) into /opt/askoleus/encoders, builds the index with it,
-# and then uninstalls torch, transformers and sentence-transformers from the venv it hands over:
+# (torch.onnx.export, and the int8 variant) into /opt/askoleus/encoders, builds the index with it
+# (`askoleus build` also writes the word table of the near-domain check there), and then uninstalls torch, transformers and sentence-transformers from the venv it hands over:
 # the runtime image carries no torch (its layers are the build stage's final state only). For
 # ASKOLEUS_ENCODER_BACKEND=torch at run time, drop that uninstall step.
 #

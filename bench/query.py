@@ -126,6 +126,12 @@ def rss(pid: int) -> dict[str, int]:
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (all its threads), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def batch_histogram(url: str) -> dict[str, float]:
     """The server's askoleus_encode_batch_texts histogram: cumulative bucket counts, _count and _sum."""
     text = httpx.get(f"{url}/metrics", timeout=10).text
@@ -325,20 +331,24 @@ def run_backend(
             before = [raw_encode(q) for q in qs["bracket"][:100]] if c == 1 else []
             for client, questions_ in (("", batch), ("lean_", lean_batch)):
                 hist = batch_histogram(url)
+                cpu = cpu_seconds(proc.pid)
                 if client:
                     lat, took, errors, wall = http_lean(url, questions_, c)
                 elif c == 1:
                     lat, took, errors, wall = http_sequential(url, questions_)
                 else:
                     lat, took, errors, wall = asyncio.run(_http_concurrent(url, questions_, c))
+                cpu_ms = (cpu_seconds(proc.pid) - cpu) * 1000 / len(questions_)
                 batches = batch_line(hist, batch_histogram(url))
+                out[f"{client}c{c}_cpu"] = cpu_ms
                 took_p50 = f"{percentile(took, 50):.2f}" if took else "n/a"
                 out[f"{client}c{c}_p50"], out[f"{client}c{c}_p99"] = percentile(lat, 50), percentile(lat, 99)
                 out[f"{client}c{c}_rps"], out[f"{client}c{c}_errors"] = len(questions_) / wall, errors
                 print(
                     f"HTTP c={c} ({'http.client' if client else 'httpx'}): {summary(lat)}  "
                     f"{len(questions_) / wall:6.1f} req/s  errors {errors}  "
-                    f"server took_ms p50 {took_p50}; server RSS now {rss(proc.pid)['VmRSS']} MB"
+                    f"server took_ms p50 {took_p50}; server CPU {cpu_ms:.1f} core-ms per request; "
+                    f"server RSS now {rss(proc.pid)['VmRSS']} MB"
                 )
                 print(f"  encoder: {batches}")
             after = [raw_encode(q) for q in qs["bracket"][100:]] if c == 1 else []
@@ -382,6 +392,7 @@ ROWS = [
     ("HTTP c=8 p50 / p99, http.client (ms)", "lean_c8", "{}"),
     ("req/s c=1 -> c=8, http.client", "lean_rps", "{}"),
     ("  c=8 / c=1 throughput, http.client", "lean_c8_over_c1", "{:.2f}"),
+    ("server CPU per request c=1 / c=8, http.client (core-ms)", "lean_cpu", "{}"),
     ("errors c=1 / c=8", "errors", "{}"),
     ("server RSS after start (MB)", "rss_start", "{}"),
     ("server RSS at the end / peak VmHWM (MB)", "rss_end_peak", "{}"),
@@ -460,6 +471,8 @@ def main() -> None:
         for c in (1, 8):
             if f"lean_c{c}_p50" in r:
                 r[f"lean_c{c}"] = f"{r[f'lean_c{c}_p50']:.2f} / {r[f'lean_c{c}_p99']:.2f}"
+        if "lean_c1_cpu" in r and "lean_c8_cpu" in r:
+            r["lean_cpu"] = f"{r['lean_c1_cpu']:.1f} / {r['lean_c8_cpu']:.1f}"
         if "lean_c1_rps" in r and "lean_c8_rps" in r:
             r["lean_rps"] = f"{r['lean_c1_rps']:.1f} -> {r['lean_c8_rps']:.1f}"
         r["rss_end_peak"] = f"{r.get('rss_end', 'n/a')} / {r.get('rss_peak', 'n/a')}"

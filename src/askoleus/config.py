@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     onnx_spinning: bool = Field(
         True, description="onnxruntime's threads busy-wait between operators: faster alone, costly under load"
     )
+    onnx_spin_between_runs: bool = Field(
+        False, description="onnxruntime's threads keep spinning after a run returns (off: they stop at once)"
+    )
     encoder_calls: int = Field(1, ge=1, le=16, description="question encodes run at once (micro-batched)")
     encoder_cache_dir: Path | None = Field(
         None, description="ONNX exports of the model; default $XDG_CACHE_HOME/askoleus/encoders"

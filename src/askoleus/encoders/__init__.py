@@ -37,6 +37,12 @@ def load_backend(settings: Settings, backend: str | None = None) -> Embedder:
         int8 = backend == "onnx-int8"
         export = onnx_file(settings.model_path(), settings.model, settings.encoder_cache(), int8)
         return OnnxEmbedder(
-            settings.model_path(), settings.model, export, int8, settings.torch_threads, settings.onnx_spinning
+            settings.model_path(),
+            settings.model,
+            export,
+            int8,
+            settings.torch_threads,
+            settings.onnx_spinning,
+            settings.onnx_spin_between_runs,
         )
     raise ValueError(f"unknown encoder backend {backend!r}; one of {', '.join(BACKENDS)}")

@@ -43,6 +43,7 @@ class OnnxEmbedder:
         int8: bool,
         threads: int | None = None,
         spinning: bool = True,
+        spin_between_runs: bool = False,
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -80,10 +81,13 @@ class OnnxEmbedder:
         options.inter_op_num_threads = 1
         if threads:
             options.intra_op_num_threads = threads
-        # Spinning keeps the worker threads busy-waiting between the graph's operators (and for a while
-        # after a run): fastest for one question on idle cores, but it burns a core that concurrent
-        # requests, the event loop and other processes need (ASKOLEUS_ONNX_SPINNING, bench/RESULTS.md).
+        # Spinning keeps the worker threads busy-waiting between the graph's operators: fastest for one
+        # question on idle cores, but it burns a core that concurrent requests, the event loop and
+        # other processes need (ASKOLEUS_ONNX_SPINNING, bench/RESULTS.md) ...
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+        # ... and by default they stop the moment a run returns: spinning on between runs burnt most
+        # of a core while the rest of the request ran (13.5 vs 20 core-ms per request, bench/RESULTS.md §16)
+        options.add_session_config_entry("session.force_spinning_stop", "0" if spin_between_runs else "1")
         try:
             self._session = ort.InferenceSession(str(export.path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for a bad file
