@@ -47,7 +47,7 @@ def warm() -> None:
     gc.collect()  # measured: ~10 MB of the decoded list go back only after a collection
 
 
-@lru_cache(maxsize=8192)  # the same words come back question after question
+@lru_cache(maxsize=2048)  # the same words come back question after question
 def zipf(word: str) -> float:
     """wordfreq's Zipf of word in English where it is at least KEPT_ZIPF, else 0.0 (rarer than that)."""
     freqs = _frequencies()

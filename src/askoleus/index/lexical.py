@@ -155,7 +155,7 @@ def tokenize(text: str) -> list[str]:
     return list(_tokens(text))
 
 
-@lru_cache(maxsize=4096)  # an answer tokenizes the same few sentences several times
+@lru_cache(maxsize=1024)  # an answer tokenizes the same few sentences several times
 def _tokens(text: str) -> tuple[str, ...]:
     words = [w for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS]
     return tuple(_stemmer().stemWords(words))
