@@ -91,7 +91,8 @@ def main() -> None:
 @handle_errors
 def build(corpus_dir: Path | None, index_dir: Path | None, strict: bool | None, as_json: bool) -> None:
     """Build a new index generation from the corpus and make it current."""
-    from .answer.common_words import ensure_word_table
+    from .answer.common_words import words
+    from .build_vectors import build_word_table
     from .encoders import load_embedder
     from .pipeline import build_index
 
@@ -99,8 +100,10 @@ def build(corpus_dir: Path | None, index_dir: Path | None, strict: bool | None, 
     embedder = load_embedder(settings)
     progress = _Progress()
     report = build_index(settings, embedder, strict=strict, progress=progress)
-    if settings.word_table:  # the near-domain check's word vectors, once per vector space (about 20 s)
-        ensure_word_table(settings, embedder, lambda done, total: progress("words", done, total))
+    if settings.word_table:  # the near-domain check's word vectors, once per vector space (about 50 s)
+        build_word_table(
+            settings.encoder_cache(), embedder, words(), lambda done, total: progress("words", done, total)
+        )
     if not report.unchanged:
         _announce(settings, report.generation)
     if as_json:

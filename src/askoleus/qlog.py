@@ -137,18 +137,16 @@ def review(
     }
 
 
-def review_sql(p: str) -> tuple[str, str]:
-    """The totals and the dropped-rows queries of the review, with the dialect's placeholder p."""
-    totals = (
-        "SELECT count(*) AS answers, coalesce(sum(CASE WHEN mode = 'generated' THEN 1 ELSE 0 END), 0) AS generated,"
-        " coalesce(sum(drafted_sentences), 0) AS drafted, coalesce(sum(dropped_sentences), 0) AS dropped"
-        f" FROM questions WHERE ts >= {p} AND ts < {p} AND drafted_sentences > 0"
-    )
-    rows = (
-        "SELECT id, ts, question, mode, dropped FROM questions"
-        f" WHERE ts >= {p} AND ts < {p} AND dropped_sentences > 0 ORDER BY ts DESC LIMIT {p}"
-    )
-    return totals, rows
+# the generated-answers review: totals over a range, then the rows with dropped sentences
+REVIEW_TOTALS = (
+    "SELECT count(*) AS answers, coalesce(sum(CASE WHEN mode = 'generated' THEN 1 ELSE 0 END), 0) AS generated,"
+    " coalesce(sum(drafted_sentences), 0) AS drafted, coalesce(sum(dropped_sentences), 0) AS dropped"
+    " FROM questions WHERE ts >= ? AND ts < ? AND drafted_sentences > 0"
+)
+REVIEW_ROWS = (
+    "SELECT id, ts, question, mode, dropped FROM questions"
+    " WHERE ts >= ? AND ts < ? AND dropped_sentences > 0 ORDER BY ts DESC LIMIT ?"
+)
 
 
 class ConsoleReads:
@@ -194,6 +192,11 @@ class ConsoleReads:
             (time.time() - days * 86400, limit),
         )
         return [r["question"] for r in rows]
+
+    def generated_review(self, since: float, until: float, limit: int = 200) -> dict[str, Any]:
+        """Drop rate of drafted sentences in [since, until) (epoch seconds), and the latest dropped ones for review."""
+        totals = self._rows(self.dialect.sql(REVIEW_TOTALS), (since, until))[0]
+        return review(totals, self._rows(self.dialect.sql(REVIEW_ROWS), (since, until, limit)))
 
     def export_csv(self) -> str:
         """The whole log as CSV."""
@@ -289,11 +292,6 @@ class QuestionLog(ConsoleReads):
             )
             rollups.on_feedback(self._db, rollups.SQLITE, row["ts"], row["status"], row["feedback"], rating)
         return True
-
-    def generated_review(self, since: float, until: float, limit: int = 200) -> dict[str, Any]:
-        """Drop rate of drafted sentences in [since, until) (epoch seconds), and the latest dropped ones for review."""
-        totals, rows = review_sql("?")
-        return review(self._rows(totals, (since, until))[0], self._rows(rows, (since, until, limit)))
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:

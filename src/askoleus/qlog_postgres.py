@@ -31,8 +31,6 @@ from askoleus.qlog import (
     INSERT_COLUMNS,
     ConsoleReads,
     record_row,
-    review,
-    review_sql,
 )
 from askoleus.qlog_queue import Write, WriteQueue
 from askoleus.qlog_store import Generated
@@ -286,11 +284,6 @@ class PostgresQuestionLog(ConsoleReads):
         except UNREACHABLE:
             self._count_error(operation)
             raise DependencyUnavailable("the question log database is unavailable; try again shortly") from None
-
-    def generated_review(self, since: float, until: float, limit: int = 200) -> dict[str, Any]:
-        """Drop rate of drafted sentences in [since, until) (epoch seconds), and the latest dropped ones for review."""
-        totals, rows = review_sql("%s")
-        return review(self._rows(totals, (since, until))[0], self._rows(rows, (since, until, limit)))
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = self._read("read", lambda c: c.execute(sql, args).fetchall())

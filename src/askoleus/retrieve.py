@@ -67,7 +67,7 @@ class QueryEncoder:
 
     def __call__(self, text: str) -> np.ndarray:
         """Normalised query vector."""
-        vec = self._recall([text]).get(text)
+        vec = self.recall([text]).get(text)
         if vec is None:
             vec = self.embedder.encode([text])[0]
             self._remember({text: vec})
@@ -75,7 +75,7 @@ class QueryEncoder:
 
     def many(self, texts: list[str]) -> np.ndarray:
         """Normalised vectors of several short texts, the ones not remembered encoded in one call."""
-        known = self._recall(texts)
+        known = self.recall(texts)
         missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
             fresh = dict(zip(missing, self.embedder.encode(missing), strict=True))
@@ -85,9 +85,9 @@ class QueryEncoder:
 
     def remembers(self, text: str) -> bool:
         """Whether text's vector is at hand without a model call."""
-        return text in self._recall([text])
+        return text in self.recall([text])
 
-    def _recall(self, texts: list[str]) -> dict[str, np.ndarray]:
+    def recall(self, texts: list[str]) -> dict[str, np.ndarray]:
         """The vectors of texts that are remembered or in the word table."""
         with self._lock:
             known = {t: self._cache[t] for t in texts if t in self._cache}

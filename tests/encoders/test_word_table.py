@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from askoleus.encoders.word_table import build_word_table, load_word_table, table_paths
+from askoleus.build_vectors import build_word_table
+from askoleus.encoders.word_table import load_word_table, table_paths
 from askoleus.retrieve import QueryEncoder
 
 WORDS = ["sauna", "yoga", "treadmill", "hello", "altitude"]

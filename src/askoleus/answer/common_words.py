@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
@@ -20,7 +19,7 @@ from wordfreq import available_languages, cB_to_freq, read_cBpack
 from wordfreq.numbers import digit_freq, smash_numbers
 from wordfreq.tokens import lossy_tokenize
 
-from askoleus.encoders.word_table import WordTable, build_word_table, load_word_table
+from askoleus.encoders.word_table import WordTable, load_word_table
 
 if TYPE_CHECKING:
     from askoleus.config import Settings
@@ -84,10 +83,3 @@ def word_table(settings: Settings, embedder: Embedder) -> WordTable | None:
     if not settings.word_table:
         return None
     return load_word_table(settings.encoder_cache(), embedder.name, words())
-
-
-def ensure_word_table(
-    settings: Settings, embedder: Embedder, progress: Callable[[int, int], None] | None = None
-) -> WordTable:
-    """The word table, built now (about 20 s) when this vector space has none yet."""
-    return build_word_table(settings.encoder_cache(), embedder, words(), progress)

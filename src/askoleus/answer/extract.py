@@ -189,9 +189,7 @@ def _cue_pattern(kind: str | None, index: LoadedIndex, hit: Hit) -> re.Pattern[s
 
 def candidates(index: LoadedIndex, hits: list[Hit], qv: np.ndarray, question: str, w: Weights) -> list[Quote]:
     """Every sentence of the hits, scored as an answer to the question."""
-    terms = set(tokenize(question))
-    weight = {t: index.lexical.idf(t) for t in terms}
-    total = sum(weight.values())
+    terms, weight, total = _idf_weights(index, question)
     kind = answer_type(question)
     quotes: list[Quote] = []
     for hit in hits:
@@ -204,8 +202,7 @@ def candidates(index: LoadedIndex, hits: list[Hit], qv: np.ndarray, question: st
             text = hit.chunk.text[s:e]
             own = set(tokenize(text))
             overlap = len(terms & own) / len(terms) if terms else 0.0
-            starts = _starts(own)
-            lexical = sum(weight[t] for t in terms if _contains(own, t, starts)) / total if total else 0.0
+            lexical = _idf_share(own, weight, total)
             score = w.sentence * float(sims[j]) + w.passage * hit.score + w.terms * overlap + w.lexical * lexical
             score -= w.echo * echo_share(own, terms)
             if len(text.split()) <= SCENE_WORDS and _READER.search(text):
@@ -240,12 +237,9 @@ def _bonus(
     return w.offer if kind in ("discount", "purchase") else w.cue
 
 
-def _contains(own: set[str], term: str, starts: set[str] | None = None) -> bool:
-    """The sentence has the term, or a word sharing its first PREFIX letters (a typo, another form).
-
-    starts: _starts(own), when the caller asks about several terms.
-    """
-    return term in own or (len(term) >= PREFIX and term[:PREFIX] in (_starts(own) if starts is None else starts))
+def _contains(own: set[str], term: str, starts: set[str]) -> bool:
+    """The sentence has the term, or a word sharing its first PREFIX letters (starts: _starts(own))."""
+    return term in own or (len(term) >= PREFIX and term[:PREFIX] in starts)
 
 
 def _starts(own: set[str]) -> set[str]:
@@ -328,11 +322,23 @@ def _continues_section(index: LoadedIndex, hit: Hit) -> bool:
 
 def lexical_share(index: LoadedIndex, question: str, sentence: str) -> float:
     """The share of the question's IDF weight that the sentence holds."""
+    _, weight, total = _idf_weights(index, question)
+    return _idf_share(set(tokenize(sentence)), weight, total)
+
+
+def _idf_weights(index: LoadedIndex, question: str) -> tuple[set[str], dict[str, float], float]:
+    """The question's terms, the IDF of each, and their sum."""
     terms = set(tokenize(question))
     weight = {t: index.lexical.idf(t) for t in terms}
-    total = sum(weight.values())
-    own = set(tokenize(sentence))
-    return sum(weight[t] for t in terms if _contains(own, t)) / total if total else 0.0
+    return terms, weight, sum(weight.values())
+
+
+def _idf_share(own: set[str], weight: dict[str, float], total: float) -> float:
+    """The share of total IDF weight whose terms the sentence (its tokens own) holds."""
+    if not total:
+        return 0.0
+    starts = _starts(own)
+    return sum(w for t, w in weight.items() if _contains(own, t, starts)) / total
 
 
 def _antecedent(index: LoadedIndex, q: Quote) -> Quote | None:

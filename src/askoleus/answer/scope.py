@@ -119,6 +119,7 @@ _COMPOSITION = frozenset(
         "consists",
     ]
 )
+_NEVER_SUBJECT = STOPWORDS | _COMPOSITION
 # A question is also covered when one sentence holds this share of its terms' IDF weight (a term
 # the articles never use weighs as much as their rarest), however loose the vector match is.
 LEXICAL_COVERAGE = 0.5
@@ -164,11 +165,11 @@ def near_domain(
     match is about something else. A paraphrase ("which mineral ferries O2 …") also uses unknown words,
     but they carry its match: dropping them makes the best sentence fit worse. A question with no word
     of the articles at all needs a clear vector match (UNSHARED_COVERAGE). A question that adds a new
-    subject to the articles' words is about the new one (_new_subject: "Are ice baths good for heavy legs?").
+    subject to the articles' words is about the new one (_bounds: "Are ice baths good for heavy legs?").
     """
     # a symptom the reader denies is not what the question is about ("I don't have chest pain, but …")
     described = _SIMILE.sub(r"\1", without_denied(question))  # "legs feel like lead": lead describes them
-    words = [w for w in _WORD.findall(described.lower()) if w not in STOPWORDS | _COMPOSITION and not _common(w)]
+    words = [w for w in _WORD.findall(described.lower()) if w not in _NEVER_SUBJECT and not _common(w)]
     known = [w for w in words if index.lexical.knows(w)]
     if len(known) == len(words):
         return False
@@ -177,17 +178,21 @@ def near_domain(
     unknown = list(dict.fromkeys(w for w in words if w not in known))
     joined = " ".join(known)
     if cov < NEW_SUBJECT_CEILING and len(index.word_vectors):
-        missing = [w for w in unknown if not encode.remembers(w)]  # the word table has most words
+        synonym, salience = _bounds(index, hits, known)
+        word_vectors = encode.recall(unknown)  # the word table has most words
+        missing = [w for w in unknown if w not in word_vectors]
         if missing:  # one short call: the words and the known part
-            encode.many([*missing, joined] if known else missing)
-        new = _new_words(index, hits, known, dict(zip(unknown, encode.many(unknown), strict=True)))
+            fresh = encode.many([*missing, joined] if known else missing)
+            word_vectors.update(zip(missing, fresh[: len(missing)], strict=True))
+        nearest = nearest_words(index, np.stack([word_vectors[w] for w in unknown]))
+        new = [w for w, n in zip(unknown, nearest, strict=True) if n < synonym]
         if new:
             # the question without each new word, with the known part when it is not at hand yet: one call
             leave_out = [
                 " ".join(re.sub(rf"\b{re.escape(w)}\b", " ", question, flags=re.IGNORECASE).split()) for w in new
             ]
-            vectors = encode.many([*leave_out, joined] if known else leave_out)[: len(leave_out)]
-            if max(1.0 - float(v @ qv) for v in vectors) >= _salience(index, hits, known):
+            moved = encode.many([*leave_out, joined] if known else leave_out)[: len(leave_out)]
+            if max(1.0 - float(v @ qv) for v in moved) >= salience:
                 return True
     if not known:
         return False
@@ -234,31 +239,31 @@ def _one_edit(a: str, b: str) -> bool:
     return short[i:] == long[i + 1 :]
 
 
-def _new_words(index: LoadedIndex, hits: list[Hit], known: list[str], unknown: dict[str, np.ndarray]) -> list[str]:
-    """The words the articles never use that are no synonym of any of their words (see _salience).
-
-    unknown maps each word the articles never use to its vector. Needs the generation's word vectors.
-    """
-    synonym = SYNONYM if _only_title_words(index, hits, known) else WIDER_SYNONYM
-    return [w for w, v in unknown.items() if nearest_word(index, v) < synonym]
-
-
-def _salience(index: LoadedIndex, hits: list[Hit], known: list[str]) -> float:
-    """How far leaving a new word out must move the question for the word to be its subject.
+def _bounds(index: LoadedIndex, hits: list[Hit], known: list[str]) -> tuple[float, float]:
+    """(synonym, salience): how close to an article word a word the articles never use may be and still be
+    new, and how far leaving a new word out must move the question for the word to be its subject.
 
     A new word is what the question asks about ("ice baths" added to "heavy legs") when its known
     words are all title words of the articles it matched (they say only what the articles are about);
     when it uses other article words too, the word must be further from them (WIDER_SYNONYM) and move
-    it further (WIDER_SALIENCE).
+    it further (WIDER_SALIENCE). Needs the generation's word vectors (the caller checks).
     """
-    return SUBJECT_SALIENCE if _only_title_words(index, hits, known) else WIDER_SALIENCE
+    if _only_title_words(index, hits, known):
+        return SYNONYM, SUBJECT_SALIENCE
+    return WIDER_SYNONYM, WIDER_SALIENCE
 
 
 def nearest_word(index: LoadedIndex, vector: np.ndarray) -> float:
     """The cosine of a word's vector with the closest word of the articles (0.0 without word vectors)."""
+    return float(nearest_words(index, vector[None, :])[0])
+
+
+def nearest_words(index: LoadedIndex, vectors: np.ndarray) -> np.ndarray:
+    """nearest_word for each row of vectors, in one product with the articles' word vectors."""
     if not len(index.word_vectors):
-        return 0.0
-    return float((index.word_vectors @ vector).max())
+        return np.zeros(len(vectors), dtype=np.float32)
+    nearest: np.ndarray = (index.word_vectors @ vectors.T).max(axis=0)
+    return nearest
 
 
 def _only_title_words(index: LoadedIndex, hits: list[Hit], known: list[str], depth: int = 3) -> bool:

@@ -194,9 +194,12 @@ class Answerer:
         answer._drafted = drafted
         return answer
 
-    def _hits(self, index: LoadedIndex, text: str, k: int, vec: np.ndarray | None = None) -> list[Hit]:
-        """Passages for text (of vector vec), promo blocks only for offer questions."""
-        kinds = OFFER_KINDS if asks_about_offer(text) else ANSWER_KINDS
+    def _hits(
+        self, index: LoadedIndex, text: str, k: int, vec: np.ndarray | None = None, offer: bool | None = None
+    ) -> list[Hit]:
+        """Passages for text (of vector vec), promo blocks only for offer questions (offer: asks_about_offer)."""
+        offer = asks_about_offer(text) if offer is None else offer
+        kinds = OFFER_KINDS if offer else ANSWER_KINDS
         vec = self.encode(text) if vec is None else vec
         # loose passages: a section's second passage often holds the answer, and coverage is calibrated
         # on them; measured on eval/golden.jsonl, heading shares lowered fact-first or refusals (README)
@@ -211,7 +214,7 @@ class Answerer:
         """
         vec = self.encode(text)
         offer = asks_about_offer(text)
-        hits = self._hits(index, text, k, vec)
+        hits = self._hits(index, text, k, vec, offer)
         cov = coverage(index, hits, vec)
         covered = cov >= self.settings.not_covered_threshold
         if not covered:  # worded like one sentence of the articles: covered however loose the vector match

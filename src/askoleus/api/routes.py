@@ -134,6 +134,12 @@ def _answer_events(result: AskResponse, streamed: bool) -> Iterator[bytes]:
     yield _sse("done", {"status": result.status, "took_ms": result.took_ms})
 
 
+def _sentence_delta(event: SentenceEvent, after_another: bool) -> bytes:
+    """A verified sentence as a delta with the citations it adds (a space first unless it opens the answer)."""
+    citations = [c.model_dump() for c in event.citations]
+    return _sse("delta", {"text": (" " if after_another else "") + event.text, "citations": citations})
+
+
 async def _generated_events(
     body: AskRequest, svc: Services, caller: Caller, checked: tuple[str, int, LoadedIndex]
 ) -> AsyncIterator[bytes]:
@@ -153,14 +159,10 @@ async def _generated_events(
             if not getter.done():
                 getter.cancel()
                 break
-            event = getter.result()
-            citations = [c.model_dump() for c in event.citations]
-            yield _sse("delta", {"text": ("" if not streamed else " ") + event.text, "citations": citations})
+            yield _sentence_delta(getter.result(), streamed)
             streamed = True
         while not sentences.empty():  # sentences queued just before the answer was done
-            event = sentences.get_nowait()
-            citations = [c.model_dump() for c in event.citations]
-            yield _sse("delta", {"text": ("" if not streamed else " ") + event.text, "citations": citations})
+            yield _sentence_delta(sentences.get_nowait(), streamed)
             streamed = True
         try:
             result = task.result()

@@ -8,25 +8,20 @@ Layout: CACHE_DIR/words-<vector space>-<list hash>.{npy,json}. The .npy holds on
 of the list, in the list's order; the .json records the vector space, the list's sha256 and size.
 The list itself comes from the caller, so the table holds no copy of it. A table that is missing,
 unreadable or made for another list or vector space is not used: the words are then encoded, as before.
+Tables are written by askoleus.build_vectors.build_word_table, as a generation's vectors are.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-
-from .base import Embedder
-from .export import export_lock
-
-log = logging.getLogger("askoleus.encoders")
-BATCH = 256  # words per model call while building (about 20 s for 53k words with onnx on 2 cores)
 
 
 def list_hash(words: Sequence[str]) -> str:
@@ -34,12 +29,18 @@ def list_hash(words: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(words).encode("utf-8")).hexdigest()
 
 
-def table_paths(cache_dir: Path, space: str, words: Sequence[str]) -> tuple[Path, Path]:
-    """The .npy and .json of the table of these words in this vector space."""
+def table_paths(cache_dir: Path, space: str, words: Sequence[str], digest: str | None = None) -> tuple[Path, Path]:
+    """The .npy and .json of the table of these words (whose list_hash is digest) in this vector space."""
+    digest = digest or list_hash(words)
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", space).strip("-")[:80] or "space"
-    key = hashlib.sha256(f"{space}\n{list_hash(words)}".encode()).hexdigest()[:12]
+    key = hashlib.sha256(f"{space}\n{digest}".encode()).hexdigest()[:12]
     stem = cache_dir / f"words-{slug}-{key}"
     return stem.with_suffix(".npy"), stem.with_suffix(".json")
+
+
+def table_meta(space: str, digest: str, rows: int, dim: int) -> dict[str, Any]:
+    """What a table's .json records (load_word_table checks the space and the list's hash)."""
+    return {"space": space, "list_sha256": digest, "words": rows, "dim": dim}
 
 
 class WordTable:
@@ -82,49 +83,14 @@ class WordTable:
         return np.frombuffer(data, dtype=np.float32).copy() if len(data) == size else None
 
 
-def load_word_table(cache_dir: Path, space: str, words: Sequence[str]) -> WordTable | None:
-    """The table of these words in this vector space, if it has been built and is intact."""
-    npy, meta_path = table_paths(cache_dir, space, words)
+def load_word_table(cache_dir: Path, space: str, words: Sequence[str], digest: str | None = None) -> WordTable | None:
+    """The table of these words (whose list_hash is digest) in this vector space, if built and intact."""
+    digest = digest or list_hash(words)
+    npy, meta_path = table_paths(cache_dir, space, words, digest)
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if not isinstance(meta, dict) or meta.get("space") != space or meta.get("list_sha256") != list_hash(words):
+        if not isinstance(meta, dict) or meta.get("space") != space or meta.get("list_sha256") != digest:
             return None
         return WordTable(words, npy)
     except (OSError, ValueError):
         return None
-
-
-def build_word_table(
-    cache_dir: Path, embedder: Embedder, words: Sequence[str], progress: Callable[[int, int], None] | None = None
-) -> WordTable:
-    """The table of these words in the embedder's vector space, built now unless it exists."""
-    found = load_word_table(cache_dir, embedder.name, words)
-    if found is not None:
-        return found
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    npy, meta_path = table_paths(cache_dir, embedder.name, words)
-    with export_lock(cache_dir):
-        found = load_word_table(cache_dir, embedder.name, words)  # another process may have made it meanwhile
-        if found is not None:
-            return found
-        tmp = npy.with_name(f".{npy.name}.{os.getpid()}.tmp")
-        try:
-            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(words), embedder.dim))
-            for start in range(0, len(words), BATCH):
-                out[start : start + BATCH] = embedder.encode(list(words[start : start + BATCH]), batch_size=BATCH)
-                if progress is not None:
-                    progress(min(start + BATCH, len(words)), len(words))
-            out.flush()
-            del out
-            os.replace(tmp, npy)
-        finally:
-            tmp.unlink(missing_ok=True)
-        meta = {"space": embedder.name, "list_sha256": list_hash(words), "words": len(words), "dim": embedder.dim}
-        meta_tmp = meta_path.with_name(f".{meta_path.name}.{os.getpid()}.tmp")
-        meta_tmp.write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
-        os.replace(meta_tmp, meta_path)
-    table = load_word_table(cache_dir, embedder.name, words)
-    if table is None:  # pragma: no cover - we just wrote it
-        raise OSError(f"the word table in {cache_dir} cannot be read back")
-    log.info("word table built", extra={"words": len(words), "space": embedder.name})
-    return table

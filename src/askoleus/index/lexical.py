@@ -201,17 +201,6 @@ class LexicalIndex:
         df = int(indptr[i + 1] - indptr[i])
         return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
 
-    def prefix_idf(self, term: str) -> float:
-        """The IDF of the term, or for a term no text uses, of the rarest indexed term sharing its first PREFIX letters.
-
-        So a typo ("magnesum") weighs what the word it misspells ("magnesium") weighs.
-        """
-        idf = self.idf(term)
-        if idf or len(term) < PREFIX:
-            return idf
-        vocab = getattr(self.bm25, "vocab_dict", None) or {}
-        return max((self.idf(t) for t in vocab if t[:PREFIX] == term[:PREFIX]), default=0.0)
-
     def search(self, query: str) -> tuple[np.ndarray, float]:
         """BM25 score of every chunk for query, and the best score a chunk could reach for it.
 
